@@ -1,0 +1,144 @@
+"""Replay source: a folder of images or a video file, played as if it were a camera."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gaikan.camera.frame import Frame
+from gaikan.camera.pixel_formats import from_opencv_image
+from gaikan.camera.source import CameraState, CameraStats
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in `folder` (and its sub-folders), in a stable name order."""
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+class ReplaySource:
+    """Plays a folder of images (sorted by path) or a video file.
+
+    `fps` paces delivery (frames are released no faster than that); `fps=None` delivers
+    as fast as the reader asks. With `loop`, the sequence restarts at the end; without,
+    `read` raises EOFError once everything was delivered. Frame numbers keep increasing
+    across loops. The file a frame came from is in `frame.metadata["source"]`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        camera_id: str = "replay",
+        fps: float | None = 10.0,
+        loop: bool = True,
+    ) -> None:
+        if fps is not None and fps <= 0:
+            raise ValueError("fps must be positive (or None for as fast as possible)")
+        self.camera_id = camera_id
+        self._path = Path(path)
+        self._fps = fps
+        self._loop = loop
+        self._stats = CameraStats()
+        self._state = CameraState.STOPPED
+        self._files: list[Path] = []
+        self._video: cv2.VideoCapture | None = None
+        self._index = 0
+        self._next_due = 0.0
+
+    @property
+    def state(self) -> CameraState:
+        return self._state
+
+    @property
+    def stats(self) -> CameraStats:
+        return self._stats
+
+    def start(self) -> None:
+        if self._path.is_dir():
+            self._files = list_images(self._path)
+            if not self._files:
+                raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {self._path}")
+        elif self._path.is_file():
+            self._video = self._open_video()
+        else:
+            raise FileNotFoundError(f"replay path does not exist: {self._path}")
+        self._index = 0
+        self._next_due = time.monotonic()
+        self._state = CameraState.RUNNING
+
+    def _open_video(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(str(self._path))
+        if not capture.isOpened():
+            raise ValueError(f"cannot open video {self._path}")
+        return capture
+
+    def stop(self) -> None:
+        if self._video is not None:
+            self._video.release()
+            self._video = None
+        if self._state is not CameraState.ENDED:
+            self._state = CameraState.STOPPED
+
+    def read(self, timeout: float) -> Frame | None:
+        if self._state is CameraState.ENDED:
+            raise EOFError(f"replay of {self._path} has ended")
+        if self._state is not CameraState.RUNNING:
+            raise RuntimeError("replay source is not started")
+        if self._fps is not None:
+            wait = self._next_due - time.monotonic()
+            if wait > timeout:
+                time.sleep(max(timeout, 0.0))
+                self._stats.timeouts += 1
+                return None
+            if wait > 0:
+                time.sleep(wait)
+            # Pace from the schedule, not from now, so the average rate holds; but never
+            # build up a burst after a stall.
+            self._next_due = max(self._next_due + 1.0 / self._fps, time.monotonic() - 1.0 / self._fps)
+        image, source_name = self._next_image()
+        pixels, pixel_format = from_opencv_image(image)
+        now_wall, now_mono = time.time(), time.monotonic()
+        frame = Frame(
+            pixels=pixels,
+            frame_number=self._stats.frames,
+            camera_id=self.camera_id,
+            pixel_format=pixel_format,
+            captured_at=now_wall,
+            captured_monotonic=now_mono,
+            metadata={"source": source_name},
+        )
+        self._stats.frames += 1
+        return frame
+
+    def _next_image(self) -> tuple[np.ndarray, str]:
+        if self._video is not None:
+            ok, image = self._video.read()
+            if not ok:
+                if not self._loop:
+                    self._end()
+                self._video.release()
+                self._video = self._open_video()
+                ok, image = self._video.read()
+                if not ok:
+                    raise ValueError(f"video {self._path} has no readable frames")
+            return image, f"{self._path.name}#{int(self._video.get(cv2.CAP_PROP_POS_FRAMES)) - 1}"
+        if self._index >= len(self._files):
+            if not self._loop:
+                self._end()
+            self._index = 0
+        path = self._files[self._index]
+        self._index += 1
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise ValueError(f"cannot read image {path}")
+        return image, path.relative_to(self._path).as_posix()
+
+    def _end(self) -> None:
+        self._state = CameraState.ENDED
+        raise EOFError(f"replay of {self._path} has ended")

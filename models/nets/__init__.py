@@ -1,0 +1,1 @@
+"""Torch network definitions (training only; never imported by the service)."""

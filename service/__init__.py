@@ -1,0 +1,1 @@
+"""The inspection service: pipeline, decisions, storage, reject gate, API, CLI."""

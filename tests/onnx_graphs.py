@@ -1,0 +1,92 @@
+"""Real ONNX model packages built with `onnx.helper`, so service and evaluation tests need no torch.
+
+The "template difference" model scores an image by how far it departs from a reference image
+(the mean of good training images): anomaly_map = 5x5-smoothed mean absolute difference over
+channels, score = max of the map. It is a genuine (if simple) good-only model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from gaikan.models.package import InputSpec, ModelPackage, Normalisation, build_manifest
+from gaikan.models.preprocess import prepare_batch
+from gaikan.models.thresholds import Thresholds
+
+
+def template_graph(
+    reference: np.ndarray, *, nan_output: bool = False, flat_map: bool = False, input_name: str = "image", scale: float = 1.0
+) -> bytes:
+    """ONNX bytes of the template-difference model for a (h, w, c) float reference image."""
+    h, w, c = reference.shape
+    nodes = [
+        helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["x", "reference"], ["diff"]),
+        helper.make_node("Abs", ["diff"], ["absdiff"]),
+        helper.make_node("ReduceMean", ["absdiff", "axis_c"], ["raw_map"], keepdims=0),
+        helper.make_node("Unsqueeze", ["raw_map", "axis_1"], ["raw_map4"]),
+        helper.make_node("AveragePool", ["raw_map4"], ["smooth4"], kernel_shape=[5, 5], pads=[2, 2, 2, 2], count_include_pad=0),
+        helper.make_node("Squeeze", ["smooth4", "axis_1"], ["smooth"]),
+        helper.make_node("Mul", ["smooth", "scale"], ["map0"]),
+    ]
+    if nan_output:
+        nodes.append(helper.make_node("Mul", ["map0", "nan"], ["map1"]))
+    else:
+        nodes.append(helper.make_node("Identity", ["map0"], ["map1"]))
+    nodes.append(helper.make_node("ReduceMax", ["map1", "axes_hw"], ["score"], keepdims=0))
+    if flat_map:
+        nodes.append(helper.make_node("Reshape", ["map1", "flat_shape"], ["anomaly_map"]))
+    else:
+        nodes.append(helper.make_node("Identity", ["map1"], ["anomaly_map"]))
+    initializers = [
+        numpy_helper.from_array(reference.astype(np.float32), "reference"),
+        numpy_helper.from_array(np.array([3], np.int64), "axis_c"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis_1"),
+        numpy_helper.from_array(np.array([1, 2], np.int64), "axes_hw"),
+        numpy_helper.from_array(np.array(scale, np.float32), "scale"),
+        numpy_helper.from_array(np.array(np.nan, np.float32), "nan"),
+        numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "template_difference",
+        [helper.make_tensor_value_info(input_name, TensorProto.UINT8, ["N", h, w, c])],
+        [
+            helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
+            helper.make_tensor_value_info("anomaly_map", TensorProto.FLOAT, ["N", h, w] if not flat_map else ["N", h * w]),
+        ],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def template_package(
+    good_images: list[np.ndarray],
+    *,
+    version: str = "1",
+    size: int = 64,
+    colour: str = "rgb",
+    reject: float = 30.0,
+    review: float | None = None,
+    **graph_options: object,
+) -> ModelPackage:
+    """A complete, valid package of the template-difference model fitted to `good_images`."""
+    spec = InputSpec(
+        height=size, width=size, colour=colour, normalisation=Normalisation(mean=[0.0], std=[1.0], in_graph=True)
+    )
+    reference = prepare_batch(good_images, spec).astype(np.float32).mean(axis=0)
+    onnx_bytes = template_graph(reference, **graph_options)  # type: ignore[arg-type]
+    manifest = build_manifest(
+        onnx_bytes,
+        name="template",
+        version=version,
+        architecture="template-difference",
+        input=spec,
+        thresholds=Thresholds(reject=reject, review=review),
+    )
+    return ModelPackage(manifest=manifest, onnx_bytes=onnx_bytes)
