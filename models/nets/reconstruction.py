@@ -34,10 +34,10 @@ class Projection:
     """Iterative energy-based projection: `steps` updates
         x <- x - rate * (grad E(x) * (x - f(x))^2),   E(x) = |x - f(x)|^2 + l1 * |x - x0|_1
     (the gradient is weighted by the squared reconstruction error, as in the paper, so pixels the
-    autoencoder already explains stay put)."""
+    autoencoder already explains stay put), each step clipped to the valid pixel range [0, 1]."""
 
     steps: int = 8
-    rate: float = 2.0
+    rate: float = 1.0
     l1: float = 0.05
 
 
@@ -70,7 +70,7 @@ class ReconstructionScorer(nn.Module):
             residual = x - reconstruction
             gradient = 2.0 * (residual - self.autoencoder.vjp(x.shape, trace, reconstruction, residual))
             gradient = gradient + p.l1 * torch.sign(x - x0)
-            x = x - p.rate * gradient * residual * residual
+            x = (x - p.rate * gradient * residual * residual).clamp(0.0, 1.0)
         return x
 
     def prepare(self, image: torch.Tensor) -> torch.Tensor:
