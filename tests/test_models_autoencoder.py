@@ -19,15 +19,13 @@ from tests.model_training import prepared_test_images, train_tiny
 def test_hand_written_vjp_equals_autograd() -> None:
     torch.manual_seed(0)
     network = ConvAutoencoder(3, 32, 48, base=8, latent=16)
-    for parameter in network.parameters():  # larger weights than the default init: a non-vanishing gradient
-        torch.nn.init.normal_(parameter, std=0.3)
     x = torch.rand(2, 3, 32, 48, requires_grad=True)
     output, trace = network.forward_with_trace(x)
     cotangent = torch.randn_like(output)
     (expected,) = torch.autograd.grad((output * cotangent).sum(), x)
     actual = network.vjp(x.shape, trace, output, cotangent)
-    assert expected.abs().max() > 1e-3
-    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-6)
+    assert expected.abs().mean() > 1e-2  # the initialisation lets the input gradient through
+    torch.testing.assert_close(actual, expected, rtol=1e-3, atol=1e-5 * float(expected.abs().max()))
 
 
 def test_ssim_is_one_for_identical_images_and_lower_where_they_differ() -> None:
