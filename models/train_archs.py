@@ -23,6 +23,7 @@ class Architecture:
 
 def _registry() -> dict[str, Architecture]:
     from gaikan.models.train_ae import AutoencoderOptions, ProjectedOptions, fit_ae, fit_ae_projected, fit_ae_ssim
+    from gaikan.models.train_gan import EfficientGanOptions, fit_efficientgan
     from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
 
     entries = [
@@ -39,6 +40,12 @@ def _registry() -> dict[str, Architecture]:
             "L2 autoencoder; map = squared difference to the input's iterative gradient projection (Dehaene et al. 2020)",
             ProjectedOptions,
             fit_ae_projected,
+        ),
+        Architecture(
+            "efficientgan",
+            "EfficientGAN (BiGAN E/G/D); score = lam * pixel error + (1 - lam) * discriminator feature error",
+            EfficientGanOptions,
+            fit_efficientgan,
         ),
     ]
     return {entry.name: entry for entry in entries}
