@@ -64,3 +64,8 @@ def test_time_budget_stops_the_coreset_and_still_writes_a_valid_package(syntheti
     assert "stopped_early" in result.manifest.training.settings["fit"]
     assert result.module.bank_size < 200
     OnnxModel(read_package(result.path))
+
+
+def test_big_training_sets_are_sampled_evenly_per_image(synthetic_dataset: Path, tmp_path: Path) -> None:
+    result = train_tiny(synthetic_dataset, tmp_path / "sampled.zip", "patchcore", options={"max_patches": 100})
+    assert result.manifest.training.settings["fit"]["patches"] == 100  # 10 training images x 10 patches
