@@ -85,7 +85,7 @@ def evaluate(model: OnnxModel, data: Path) -> tuple[float, float | None, float |
 
 
 def bench(data: Path, label: str, arch: str, args: argparse.Namespace, workdir: Path) -> Row:
-    out = workdir / f"{label}-{arch}.zip"
+    out = (args.keep or workdir) / f"{label}-{arch}.zip"
     settings = TrainSettings(
         arch=arch, height=args.image_size, width=args.image_size, max_minutes=args.max_minutes,
         epochs=args.epochs, seed=args.seed, device=args.device,
@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the trained packages in this folder")
     args = parser.parse_args()
 
     datasets = [(p.name, p) for p in args.data]
@@ -134,6 +135,8 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="gaikan-bench-") as tmp:
         workdir = Path(tmp)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
         if not args.no_synthetic:
             synthetic = write_dataset(
                 workdir / "synthetic", train_good=60, test_good=20, test_per_defect=8, size=args.image_size, seed=21

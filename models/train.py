@@ -166,7 +166,7 @@ def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progre
     # Held-back images only: on training images a memory-bank model's distances are ~0, where
     # float32 rounding differences between two correct implementations are relatively large.
     onnx_outputs = _run_in_batches(runner, context.holdout)
-    parity = compare(torch_scores(module, context.holdout), onnx_outputs)
+    parity = compare(torch_scores(module, context.holdout), onnx_outputs, architecture.parity_tolerance)
     holdout_scores = onnx_outputs[0]
     stats = score_stats(holdout_scores)
 

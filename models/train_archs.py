@@ -19,6 +19,8 @@ class Architecture:
     summary: str
     options: type[BaseModel]
     fit: Callable[[TrainContext], nn.Module]
+    # Largest torch-vs-ONNX-Runtime difference accepted, relative to the largest output value.
+    parity_tolerance: float = 1e-3
 
 
 def _registry() -> dict[str, Architecture]:
@@ -40,6 +42,10 @@ def _registry() -> dict[str, Architecture]:
             "L2 autoencoder; map = squared difference to the input's iterative gradient projection (Dehaene et al. 2020)",
             ProjectedOptions,
             fit_ae_projected,
+            # The projection iterates a piecewise-linear map (LeakyReLU slopes, clipping): float32
+            # rounding differences between two correct implementations can switch a branch and
+            # grow over the steps, most on barely trained networks.
+            parity_tolerance=1e-2,
         ),
         Architecture(
             "efficientgan",
