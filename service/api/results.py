@@ -1,0 +1,61 @@
+"""Stored decisions: pages, one result, its images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse
+
+from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.schemas import DecisionOut, ResultsPage
+from gaikan.service.decision import Outcome
+from gaikan.service.line import Line
+from gaikan.service.records import StoredDecision
+
+router = APIRouter(prefix="/api/v1/results", tags=["results"])
+
+
+@router.get("", response_model=ResultsPage, summary="Decisions, newest first")
+def list_results(
+    line: LineDep,
+    _: Reader,
+    decision: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    before_seq: Annotated[int | None, Query(ge=1, description="Only decisions older than this seq (paging)")] = None,
+) -> ResultsPage:
+    items = line.stores.decisions.page(limit=limit, before_seq=before_seq, decision=decision)
+    next_before = items[-1].seq if len(items) == limit else None
+    return ResultsPage(items=[DecisionOut.of(item) for item in items], next_before_seq=next_before)
+
+
+def _get(line: Line, seq: int) -> StoredDecision:
+    stored = line.stores.decisions.get(seq)
+    if stored is None:
+        raise HTTPException(status_code=404, detail=f"no result with seq {seq}")
+    return stored
+
+
+@router.get("/{seq}", response_model=DecisionOut, summary="One decision")
+def get_result(seq: int, line: LineDep, _: Reader) -> DecisionOut:
+    return DecisionOut.of(_get(line, seq))
+
+
+def _png(path: str | None, what: str, seq: int) -> FileResponse:
+    if path is None or not Path(path).is_file():
+        raise HTTPException(
+            status_code=404,
+            detail=f"no {what} kept for result {seq} (only rejects, reviews and a sample of passes are kept, within the disk budget)",
+        )
+    return FileResponse(path, media_type="image/png")
+
+
+@router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse)
+def get_image(seq: int, line: LineDep, _: Reader) -> FileResponse:
+    return _png(_get(line, seq).image_path, "image", seq)
+
+
+@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse)
+def get_heatmap(seq: int, line: LineDep, _: Reader) -> FileResponse:
+    return _png(_get(line, seq).heatmap_path, "heatmap", seq)
