@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from gaikan.service.auth import Authenticator, Principal
 from gaikan.service.line import Line
 from gaikan.service.settings import Role
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (roles: operator, plc, engineer)")
+# Browsers cannot set headers on EventSource or <img> requests: the key may come as ?api_key= too.
+_api_key_query = APIKeyQuery(name="api_key", auto_error=False, description="API key, for clients that cannot send headers")
 
 
 def get_line(request: Request) -> Line:
@@ -32,9 +34,10 @@ def allow(*roles: Role) -> Callable[..., Principal]:
 
     def check(
         authenticator: Annotated[Authenticator, Depends(get_authenticator)],
-        key: Annotated[str | None, Security(_api_key_header)] = None,
+        header_key: Annotated[str | None, Security(_api_key_header)] = None,
+        query_key: Annotated[str | None, Security(_api_key_query)] = None,
     ) -> Principal:
-        principal = authenticator.identify(key)
+        principal = authenticator.identify(header_key or query_key)
         if principal is None:
             raise HTTPException(status_code=401, detail="missing or unknown API key (send it in the X-API-Key header)")
         if principal.role not in admitted:
