@@ -276,6 +276,7 @@ def test_the_layout_fits_a_line_screen_and_a_tablet_and_works_from_the_keyboard(
         assert overflow == [0, 0, 0], "the line view fits 1366×768 without scrolling"
         font_px = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#verdict')).fontSize)")
         assert font_px >= 96, "the indicator is large enough to read from three metres"
+        page.wait_for_selector("#verdict[data-outcome=reject]")
         page.screenshot(path=str(screenshots / "dashboard.png"))
 
         # Keyboard only: tab to the newest reject card, open it, close it.
@@ -292,6 +293,7 @@ def test_the_layout_fits_a_line_screen_and_a_tablet_and_works_from_the_keyboard(
         page.keyboard.press("e")
         page.wait_for_selector("#histogram rect")
         page.wait_for_selector("#audit-body tr")
+        page.set_viewport_size({"width": 1366, "height": 1000})  # down to the audit trail
         page.screenshot(path=str(screenshots / "dashboard-engineer.png"))
         assert page.evaluate("[...window.gaikan.texts.missing]") == [], "every UI text is in the strings table"
     finally:
@@ -332,3 +334,77 @@ def test_the_fail_safe_alarm_shows_when_the_line_has_no_model(
             assert page.is_hidden("#key-button")
         finally:
             tab.close()
+
+
+@pytest.fixture(scope="module")
+def second_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Version t2 of the template model (fitted on other good parts)."""
+    from gaikan.models.package import write_package
+    from gaikan.models.synthetic import render_part
+    from tests.onnx_graphs import template_package
+
+    package = template_package([render_part(1, i, None, 64).image for i in range(16)], version="t2", reject=2.9)
+    return write_package(package, tmp_path_factory.mktemp("models") / "t2.zip")
+
+
+def uploaded(page: Any, package: Path) -> None:
+    """Upload `package` through the page unless the server has it already."""
+    if page.locator("#models-body tr[data-version='t2']").count():
+        return
+    page.set_input_files("#models-upload", str(package))
+    page.wait_for_selector("#models-body tr[data-version='t2']")
+    assert "t2" in page.inner_text("#models-message")
+
+
+def test_an_engineer_uploads_activates_and_rolls_back_a_model(server: LiveServer, tab: Page, second_model: Path) -> None:
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    uploaded(page, second_model)
+
+    page.click("#models-body tr[data-version='t2'] [data-action=activate]")
+    assert "t2" in page.inner_text("#confirm-body")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#models-body tr[data-version='t2'] .badge.active")
+    page.wait_for_function("() => document.querySelector('#fact-model').textContent === 't2'")
+    page.wait_for_selector("#audit-body tr[data-action='model.activate']")
+
+    page.click("#models-rollback")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    with server.client(secret(ENGINEER)) as client:
+        assert client.get("/api/v1/status").json()["active_model"] == "t1"
+        actions = [entry["action"] for entry in client.get("/api/v1/audit", params={"limit": 3}).json()]
+    assert actions[:2] == ["model.rollback", "model.activate"]
+
+
+def has_shadow_endpoints(server: LiveServer) -> bool:
+    with server.client() as client:
+        return "/api/v1/models/{version}/shadow" in client.get("/openapi.json").json()["paths"]
+
+
+def test_without_shadow_endpoints_the_page_says_so(server: LiveServer, tab: Page) -> None:
+    if has_shadow_endpoints(server):
+        pytest.skip("this server has the shadow endpoints")
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#models-body tr[data-version='t1']")
+    assert page.inner_text("#models-note") == "Shadow mode is not available on this server."
+    assert page.locator("#models-body [data-action^=shadow]").count() == 0
+
+
+def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab: Page, second_model: Path) -> None:
+    if not has_shadow_endpoints(server):
+        pytest.skip("this server has no shadow endpoints yet")
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    uploaded(page, second_model)
+    try:
+        page.click("#models-body tr[data-version='t2'] [data-action=shadow]")
+        page.wait_for_selector("#models-body tr[data-version='t2'] .badge.shadow")
+        page.wait_for_selector("#agreement:not([hidden]) #agreement-body dl")
+        assert "t2" in page.inner_text("#agreement-title")
+        page.click("#models-body tr[data-version='t2'] [data-action=shadow-stop]")
+        page.wait_for_selector("#models-body tr[data-version='t2'] [data-action=shadow]")
+        assert page.is_hidden("#agreement")
+    finally:
+        with server.client(secret(ENGINEER)) as client:
+            client.delete("/api/v1/models/shadow")

@@ -4,7 +4,7 @@ import { byId, el } from './dom.js';
 
 function compact(texts, value) {
   if (value === null || value === undefined) return '–';
-  if (typeof value === 'number') return texts.number(value, Number.isInteger(value) ? 0 : 4);
+  if (typeof value === 'number') return texts.decimal(value);
   if (typeof value === 'object') {
     return Object.entries(value)
       .map(([name, inner]) => `${name} ${compact(texts, inner)}`)

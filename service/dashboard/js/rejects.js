@@ -1,7 +1,7 @@
 // The strip of recently rejected parts; each opens the detail dialog.
 
 import { byId, el } from './dom.js';
-import { imageUrls, waitForEvidence } from './evidence.js';
+import { imageUrls, mayHaveImages, waitForEvidence } from './evidence.js';
 
 const KEEP = 12;
 
@@ -43,7 +43,7 @@ export class RejectStrip {
   card(decision, fresh) {
     const { texts } = this;
     const reason = texts.t(`reason.${decision.reason}`);
-    const picture = el('span', { class: 'thumb-text', text: reason });
+    const picture = el('span', { class: 'thumb-text', text: mayHaveImages(decision) ? '…' : reason });
     const button = el(
       'button',
       {
@@ -68,7 +68,11 @@ export class RejectStrip {
 
   async attachThumbnail(decision, placeholder, item) {
     const fresh = await waitForEvidence(this.client, decision, { abandon: () => !item.isConnected });
-    if (!fresh || !item.isConnected) return;
+    if (!item.isConnected) return;
+    if (!fresh) {
+      placeholder.textContent = this.texts.t(`reason.${decision.reason}`);
+      return;
+    }
     const index = this.items.findIndex((entry) => entry.seq === fresh.seq);
     if (index >= 0) this.items[index] = fresh;
     const urls = imageUrls(this.client, fresh);

@@ -291,6 +291,14 @@ export class Texts {
     return this.numbers.get(digits).format(value);
   }
 
+  /** Up to `digits` decimals, without trailing zeros (thresholds, audit values). */
+  decimal(value, digits = 4) {
+    if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+    const key = `max${digits}`;
+    if (!this.numbers.has(key)) this.numbers.set(key, new Intl.NumberFormat(this.lang, { maximumFractionDigits: digits }));
+    return this.numbers.get(key).format(value);
+  }
+
   percent(part, whole) {
     return whole > 0 ? this.t('unit.percent', { value: this.number((100 * part) / whole, 1) }) : '–';
   }

@@ -83,8 +83,8 @@ export class ThresholdEditor {
     if (this.inForce) {
       const { reject, review, source } = this.inForce;
       byId('thr-in-force').textContent = texts.t('thr.inForce', {
-        reject: texts.number(reject, 4),
-        review: review === null ? '' : texts.t('thr.inForceReview', { review: texts.number(review, 4) }),
+        reject: texts.decimal(reject),
+        review: review === null ? '' : texts.t('thr.inForceReview', { review: texts.decimal(review) }),
         source: texts.t(`thr.source.${source}`),
       });
       const page = await this.client.get('/api/v1/results', { limit: this.sampleSize.value });
@@ -202,7 +202,7 @@ export class ThresholdEditor {
     const { texts } = this;
     const next = this.validated();
     if (!next || !this.inForce) return;
-    const show = (value) => (value === null ? texts.t('thr.none') : texts.number(value, 4));
+    const show = (value) => (value === null ? texts.t('thr.none') : texts.decimal(value));
     const confirmed = await confirmAction(
       texts.t('thr.confirmTitle'),
       texts.t('thr.confirmBody', {
@@ -219,8 +219,8 @@ export class ThresholdEditor {
       report(
         this.message,
         texts.t('thr.applied', {
-          reject: texts.number(applied.reject, 4),
-          review: applied.review === null ? '' : texts.t('thr.inForceReview', { review: texts.number(applied.review, 4) }),
+          reject: texts.decimal(applied.reject),
+          review: applied.review === null ? '' : texts.t('thr.inForceReview', { review: texts.decimal(applied.review) }),
         }),
       );
       this.inForce = applied;
