@@ -171,6 +171,23 @@ def test_a_rejected_part_appears_in_the_strip_and_opens_its_detail(server: LiveS
     assert page.evaluate("document.activeElement.closest('li')?.dataset.seq") == str(seq), "focus returns to the card"
 
 
+def test_without_a_key_the_page_asks_for_one(server: LiveServer, tab: Page) -> None:
+    tab.expected.append("status of 401 (Unauthorized)")
+    page = tab.page
+    page.goto(server.url)
+    page.wait_for_selector("#key-dialog[open]")
+    assert page.inner_text("#verdict-meta") == "This service needs an API key."
+    page.fill("#key-input", "not-a-key-of-this-service")
+    page.click("#key-use")
+    page.wait_for_function("() => document.querySelector('#key-error').textContent === 'This key is not recognised.'")
+    page.fill("#key-input", secret(OPERATOR))
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#key-dialog').open")
+    assert page.inner_text("#who") == "Operator: olga"
+    page.wait_for_selector("#fact-connection[data-state=live]")
+    page.wait_for_function("() => Number(document.querySelector('#verdict').dataset.seq) > 0")
+
+
 def test_the_heatmap_overlay_toggles(server: LiveServer, tab: Page) -> None:
     page = tab.open(server, OPERATOR)
     page.wait_for_function("() => { const i = document.querySelector('#part-image'); return !i.hidden && i.naturalWidth > 0; }")
@@ -293,6 +310,7 @@ def test_the_layout_fits_a_line_screen_and_a_tablet_and_works_from_the_keyboard(
         page.keyboard.press("e")
         page.wait_for_selector("#histogram rect")
         page.wait_for_selector("#audit-body tr")
+        assert page.evaluate("document.documentElement.scrollHeight <= innerHeight"), "only the view scrolls, not the page"
         page.set_viewport_size({"width": 1366, "height": 1000})  # down to the audit trail
         page.screenshot(path=str(screenshots / "dashboard-engineer.png"))
         assert page.evaluate("[...window.gaikan.texts.missing]") == [], "every UI text is in the strings table"

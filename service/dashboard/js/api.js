@@ -40,7 +40,7 @@ export class Client {
   }
 
   /** JSON from the API; throws ApiError (status 0: network) with the server's reason. */
-  async request(path, { method = 'GET', params = {}, json, body, contentType } = {}) {
+  async request(path, { method = 'GET', params = {}, json, body, contentType, timeoutMs = 10000 } = {}) {
     const headers = { Accept: 'application/json' };
     if (this.key) headers['X-API-Key'] = this.key;
     if (json !== undefined) {
@@ -55,11 +55,18 @@ export class Client {
     }
     let response;
     try {
-      response = await fetch(url.pathname + url.search, { method, headers, body, cache: 'no-store' });
+      // A stalled service must not leave the page waiting (and looking healthy) forever.
+      const signal = AbortSignal.timeout(timeoutMs);
+      response = await fetch(url.pathname + url.search, { method, headers, body, cache: 'no-store', signal });
     } catch (error) {
       throw new ApiError(0, String(error));
     }
-    const text = await response.text();
+    let text;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new ApiError(0, String(error));
+    }
     let data = null;
     try {
       data = text ? JSON.parse(text) : null;

@@ -23,6 +23,7 @@ export class LiveFeed extends EventTarget {
     this.open();
     this.poll();
     this.timer = setInterval(() => this.poll(), this.statusIntervalMs);
+    setInterval(() => this.updateConnection(), 1000);
   }
 
   /** Reconnect (after the API key changed). */

@@ -61,6 +61,7 @@ function refreshEngineer() {
 }
 
 function applyRole() {
+  verdict.setNotice(session.principal ? null : texts.t('key.required'));
   const engineer = session.isEngineer;
   byId('eng-readonly').hidden = engineer || session.principal === null;
   thresholds.setAllowed(engineer);

@@ -135,7 +135,7 @@ export class ModelsPanel {
   uploadPackage(file) {
     report(this.message, this.texts.t('models.uploading', { name: file.name }));
     return this.run(
-      () => this.client.request('/api/v1/models', { method: 'POST', body: file, contentType: 'application/zip' }),
+      () => this.client.request('/api/v1/models', { method: 'POST', body: file, contentType: 'application/zip', timeoutMs: 600000 }),
       (row) => this.texts.t('models.uploaded.ok', { version: row.version }),
     );
   }

@@ -14,8 +14,14 @@ export class VerdictView {
     this.scoreThresholds = byId('score-thresholds');
     this.gauge = byId('score-gauge');
     this.current = null;
+    this.notice = null; // shown instead of "waiting" when the page cannot follow the line (no key)
     this.render();
     setInterval(() => this.renderMeta(), 1000);
+  }
+
+  setNotice(text) {
+    this.notice = text;
+    this.renderMeta();
   }
 
   /** Show `decision` unless a newer one is shown already. */
@@ -42,7 +48,7 @@ export class VerdictView {
   renderMeta() {
     const decision = this.current;
     if (!decision) {
-      this.meta.textContent = this.t('verdict.waiting');
+      this.meta.textContent = this.notice || this.t('verdict.waiting');
       return;
     }
     const age = (Date.now() - new Date(decision.decided_at).getTime()) / 1000;
