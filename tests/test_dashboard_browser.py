@@ -188,6 +188,20 @@ def test_without_a_key_the_page_asks_for_one(server: LiveServer, tab: Page) -> N
     page.wait_for_function("() => Number(document.querySelector('#verdict').dataset.seq) > 0")
 
 
+@pytest.mark.slow  # the alarm waits 5 s before calling a connection lost
+def test_a_lost_connection_raises_the_alarm_until_it_is_back(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    assert page.is_hidden("#alarm")
+    tab.expected.append("ERR_INTERNET_DISCONNECTED")
+    tab.context.set_offline(True)
+    page.wait_for_selector("#alarm[data-level=critical]")
+    assert "NO CONNECTION" in page.inner_text("#alarm")
+    assert page.get_attribute("#fact-connection", "data-state") == "lost"
+    tab.context.set_offline(False)
+    page.wait_for_selector("#fact-connection[data-state=live]")
+    assert page.is_hidden("#alarm")
+
+
 def test_the_heatmap_overlay_toggles(server: LiveServer, tab: Page) -> None:
     page = tab.open(server, OPERATOR)
     page.wait_for_function("() => { const i = document.querySelector('#part-image'); return !i.hidden && i.naturalWidth > 0; }")
