@@ -28,6 +28,7 @@ from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord
 from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry
+from gaikan.service.shadow import ShadowRunner
 from gaikan.service.tracker import PartTracker, PendingPart
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class Pipeline:
         recorder: Recorder,
         metrics: Metrics,
         config: PipelineConfig = PipelineConfig(),
+        shadow: ShadowRunner | None = None,
     ) -> None:
         self.source = source
+        self._shadow = shadow
         self._registry = registry
         self._recorder = recorder
         self._metrics = metrics
@@ -260,12 +263,14 @@ class Pipeline:
         self.counters.batches += 1
         self.counters.last_batch_size = len(frames)
         self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
+        outcomes: list[Outcome] = []
         for index, frame in enumerate(frames):
             score = float(result.scores[index])
             verdict = decide(score, active.thresholds)
             anomaly_map = result.maps[index]
             if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
                 verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
+            outcomes.append(verdict.outcome)
             self._finish_frame(
                 frame,
                 verdict,
@@ -274,6 +279,8 @@ class Pipeline:
                 anomaly_map=anomaly_map,
                 stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(frames)},
             )
+        if self._shadow is not None:
+            self._shadow.submit([f.pixels for f in frames], outcomes, [float(s) for s in result.scores])
 
     def _finish_frame(
         self,

@@ -155,3 +155,17 @@ class AuditOut(BaseModel):
     target: str | None
     old: Any
     new: Any
+
+
+class ShadowOut(BaseModel):
+    """How a shadow candidate compares with the active model on the same live frames."""
+
+    version: str
+    shadowing: bool = Field(description="Whether this version is the current shadow")
+    since: datetime
+    frames: int = Field(description="Frames both models scored")
+    skipped: int = Field(description="Frames the shadow could not keep up with")
+    errors: int
+    agreement: float | None = Field(description="Share of frames with the same outcome")
+    confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
+    score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")
