@@ -24,7 +24,7 @@ test-deps: $(VENV)/.test-installed
 $(VENV)/.test-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[cpu,train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cpu,train,postgres,dev]'
 	touch $@
 
 clean:
