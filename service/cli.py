@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,8 +30,10 @@ def _serve(settings: object) -> None:
     from gaikan.service.app import create_app
     from gaikan.service.settings import Settings
 
+    from gaikan.service.logs import configure_logging
+
     assert isinstance(settings, Settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
