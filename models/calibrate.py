@@ -16,7 +16,7 @@ Two levels (`review=True`): parts in `review <= score < reject` go to a person.
 - defects present: review = lowest defect − M·σ (no known defect passes unseen), reject = just
   above (highest good + M·σ) (no known good part is rejected outright, only reviewed). When
   every defect already scores above every good part the band is empty: a single level remains.
-- good images only: review = the `review_quantile` quantile of the good scores (about
+- good images only: review = just above the `review_quantile` quantile of the good scores (about
   1 − quantile of good parts go to review), reject as in the single-level rule.
 
 "Just above" is the next float32 above the value, so a float32 score equal to it passes.
@@ -121,10 +121,10 @@ def calibrate(
             f"{f' + {margin:g}σ ({shift:.6g})' if margin else ''} = {above_goods:.6g}"
             f"; expected overkill on new good parts about {1 / (good.size + 1):.1%}"
         )
-        review_at = float(np.quantile(good, review_quantile)) if review else None
+        review_at = just_above(float(np.quantile(good, review_quantile))) if review else None
         if review_at is not None and review_at < above_goods:
             thresholds = Thresholds(reject=above_goods, review=review_at)
-            rule += f"; review = {review_quantile:g} quantile of the good scores = {review_at:.6g}"
+            rule += f"; review = just above the {review_quantile:g} quantile of the good scores = {review_at:.6g}"
         else:
             thresholds = Thresholds(reject=above_goods)
             if review:
