@@ -63,6 +63,14 @@ class PipelineCounters:
     last_batch_size: int = 0
     recent_latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     recent_decisions: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+    recent_frames: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+
+    @staticmethod
+    def rate(times: deque[float], window_s: float = 10.0) -> float:
+        """Events per second over the last `window_s` seconds (monotonic timestamps)."""
+        now = time.monotonic()
+        recent = [t for t in list(times) if now - t <= window_s]
+        return len(recent) / window_s
 
 
 class Pipeline:
@@ -116,7 +124,8 @@ class Pipeline:
 
     @property
     def running(self) -> bool:
-        return any(thread.is_alive() for thread in self._threads)
+        """Every stage is alive (acquisition ends when a finite source is exhausted)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     @property
     def camera_faulted(self) -> bool:
@@ -194,6 +203,7 @@ class Pipeline:
 
     def _accept(self, frame: Frame) -> None:
         self.counters.frames += 1
+        self.counters.recent_frames.append(time.monotonic())
         self._metrics.frames.labels(camera=frame.camera_id).inc()
         part = PendingPart(
             frame_id=frame.frame_id,

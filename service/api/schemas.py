@@ -67,6 +67,7 @@ class ResultsPage(BaseModel):
 class CameraOut(BaseModel):
     camera_id: str | None
     state: str
+    fps: float = Field(description="Frames received per second over the last 10 s")
     frames: int
     dropped: int
     timeouts: int
@@ -89,6 +90,7 @@ class StatusOut(BaseModel):
     queue_depth: int
     in_flight: int
     throughput_fps: float = Field(description="Decisions per second over the last 10 s")
+    latency_window: int = Field(description="How many recent decisions the latency percentiles cover")
     latency_ms_p50: float | None
     latency_ms_p99: float | None
     uptime_s: float
