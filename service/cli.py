@@ -17,6 +17,53 @@ app = typer.Typer(
     help="Gaikan: real-time visual inspection with good-only anomaly models.",
 )
 
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML settings file (also GAIKAN_CONFIG)", exists=True, dir_okay=False)
+]
+HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")]
+PortOption = Annotated[int | None, typer.Option(help="Port (default 8000)")]
+
+
+def _serve(settings: object) -> None:
+    import uvicorn
+
+    from gaikan.service.app import create_app
+    from gaikan.service.settings import Settings
+
+    from gaikan.service.logs import configure_logging
+
+    assert isinstance(settings, Settings)
+    configure_logging(settings.log_format, settings.log_level)
+    typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its images, database and models")] = Path("gaikan-data"),
+    host: HostOption = None,
+    port: PortOption = None,
+    fps: Annotated[float, typer.Option(help="Parts per second on the demo line")] = 4.0,
+    config: ConfigOption = None,
+) -> None:
+    """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite."""
+    from gaikan.service.demo import demo_settings
+
+    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port))
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (database, models, images)")] = None,
+) -> None:
+    """Run the inspection service with settings from the environment and/or a TOML file."""
+    from gaikan.service.settings import load_settings
+
+    _serve(load_settings(config, host=host, port=port, data_dir=data_dir))
+
 
 @app.command()
 def version() -> None:
@@ -160,6 +207,79 @@ def calibrate_command(
     for warning in calibration.warnings:
         typer.echo(f"WARNING  {warning}")
     typer.echo(f"Wrote    {out} (version {new_package.version})")
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    """`256` (square) or `288x384` (height x width)."""
+    parts = text.lower().split("x")
+    try:
+        values = [int(part) for part in parts]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected S or HxW, e.g. 256 or 288x384") from None
+    if len(values) == 1:
+        return values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[1]
+    raise typer.BadParameter(f"{text!r}: expected S or HxW, e.g. 256 or 288x384")
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE")
+        options[key.strip().replace("-", "_")] = value.strip()
+    return options
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="MVTec-AD-layout folder (train/good; test/* optional)")],
+    arch: Annotated[str, typer.Option(help="patchcore | ae | ae-ssim | ae-projected | efficientgan")],
+    out: Annotated[Path, typer.Option(help="Model package to write (.zip)")],
+    image_size: Annotated[str, typer.Option(help="Model input: S (square) or HxW")] = "256",
+    resize: Annotated[str, typer.Option(help="stretch | center_crop")] = "stretch",
+    colour: Annotated[str, typer.Option(help="auto (grey when all training images are grey) | rgb | gray")] = "auto",
+    max_minutes: Annotated[float | None, typer.Option(help="Stop cleanly after this long, keeping the best so far")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (architecture default when unset)")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same data, same package")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    holdout: Annotated[float, typer.Option(help="Share of good images held back for score statistics")] = 0.2,
+    name: Annotated[str | None, typer.Option(help="Package name (default: <data folder>-<arch>)")] = None,
+    version: Annotated[str | None, typer.Option(help="Package version (default: a UTC timestamp)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Architecture option KEY=VALUE (repeatable)")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars")] = False,
+) -> None:
+    """Train a good-only model on DATA/train/good and write a validated model package."""
+    from pydantic import ValidationError
+
+    from gaikan.models.train import TrainSettings, train_package
+
+    height, width = _parse_size(image_size)
+    try:
+        settings = TrainSettings(
+            arch=arch, height=height, width=width, resize=resize, colour=None if colour == "auto" else colour,
+            epochs=epochs, max_minutes=max_minutes, seed=seed, device=device, holdout_fraction=holdout,
+            name=name, version=version, options=_parse_sets(set_ or []),
+        )  # fmt: skip
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise typer.BadParameter(problems) from None
+    try:
+        result = train_package(data, out, settings, show_progress=not quiet)
+    except (ValueError, RuntimeError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    manifest = result.manifest
+    stats = manifest.score_stats
+    typer.echo(f"wrote {result.path} ({manifest.name} {manifest.version}, {manifest.architecture})")
+    if stats is not None:
+        typer.echo(
+            f"held-back good scores: n={stats.count} p50={stats.p50:.4g} max={stats.max:.4g}; "
+            f"initial reject threshold {manifest.thresholds.reject:.4g}"
+        )
+    typer.echo(f"torch vs ONNX Runtime relative error {result.parity_error:.1e}; {manifest.training.seconds:.0f} s")
 
 
 def main() -> None:
