@@ -18,19 +18,6 @@ def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
-def template_package_file(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real template-difference package (64 px RGB, reject 3) fitted on the synthetic dataset's
-    train/good, written as a package file."""
-    from gaikan.models.dataset import train_images
-    from gaikan.models.package import write_package
-    from gaikan.models.preprocess import read_image
-    from tests.onnx_graphs import template_package
-
-    package = template_package([read_image(p) for p in train_images(synthetic_dataset)], version="1", reject=3.0)
-    return write_package(package, tmp_path_factory.mktemp("packages") / "template-1.zip")
-
-
 LINE_PATTERN: tuple[str | None, ...] = (None, None, "scratch", None, "crack")
 
 
@@ -97,3 +84,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
     admin.dispose()
     yield server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def template_package_file(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real template-difference package (64 px RGB, reject 3) fitted on the synthetic dataset's
+    train/good, written as a package file."""
+    from gaikan.models.dataset import train_images
+    from gaikan.models.package import write_package
+    from gaikan.models.preprocess import read_image
+    from tests.onnx_graphs import template_package
+
+    package = template_package([read_image(p) for p in train_images(synthetic_dataset)], version="1", reject=3.0)
+    return write_package(package, tmp_path_factory.mktemp("packages") / "template-1.zip")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gaikan.camera.config import ReplayConfig
@@ -27,9 +28,12 @@ def test_threshold_change_applies_to_following_frames_and_is_audited(tmp_path: P
         # Threshold 0: every later part scores at or above it, so everything is rejected.
         changed = client.put("/api/v1/thresholds", json={"reject": 0.0, "review": None})
         assert changed.status_code == 200 and changed.json()["source"] == "override"
+        applied_at = datetime.now(UTC)
         last_before = client.get("/api/v1/status").json()["last_seq"]
         wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= last_before + 12)
-        later = client.get("/api/v1/reject", params={"after": last_before + 2, "limit": 10}).json()["items"]
+        items = client.get("/api/v1/reject", params={"after": last_before, "limit": 100}).json()["items"]
+        # Every part captured after the change was judged with the new thresholds.
+        later = [d for d in items if datetime.fromisoformat(d["captured_at"]) > applied_at]
         assert later and all(d["decision"] == "reject" and d["thresholds"]["reject"] == 0.0 for d in later)
         audit = client.get("/api/v1/audit", params={"action": "thresholds.update"}).json()
         assert audit[0]["old"]["reject"] == 2.9 and audit[0]["new"]["reject"] == 0.0 and audit[0]["target"] == "t1"

@@ -69,8 +69,9 @@ def test_a_part_past_its_deadline_is_rejected_as_timeout_and_never_decided_twice
     decisions = _all(line)
     assert Counter(d.record.frame_id for d in decisions) == Counter({f"replay:{i}": 1 for i in range(4)})
     for decision in decisions:
-        assert (decision.record.decision.value, decision.record.reason.value) == ("reject", "timeout")
-        assert "deadline" in decision.record.detail
+        record = decision.record
+        assert (record.decision.value, record.reason.value) == ("reject", "timeout"), record
+        assert "deadline" in record.detail, record
 
 
 def test_free_run_overflow_drops_the_oldest_frame_and_counts_it(tmp_path: Path) -> None:
