@@ -168,3 +168,13 @@ def test_eval_command_errors_name_the_problem(template_package_file: Path, tmp_p
     broken.write_bytes(b"nope")
     bad_package = runner.invoke(app, ["eval", str(broken), "--data", str(tmp_path)])
     assert bad_package.exit_code == 1 and "broken.zip" in bad_package.stderr and "not a zip" in bad_package.stderr
+
+
+def test_eval_command_when_nothing_can_be_read(template_package_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "test" / "good").mkdir(parents=True)
+    (tmp_path / "test" / "good" / "empty.png").write_bytes(b"")
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(app, ["eval", str(template_package_file), "--data", str(tmp_path), "--json", str(out)])
+    assert result.exit_code == 1 and "no image could be scored" in result.stderr
+    assert "SKIPPED  test/good/empty.png: cannot read image file" in result.stdout
+    assert json.loads(out.read_text())["skipped"][0]["path"] == "test/good/empty.png"
