@@ -12,9 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gaikan.models.overlay import overlay
+from gaikan.models.overlay import heatmap_overlay
 from gaikan.models.package import InputSpec
-from gaikan.models.preprocess import map_to_image
 from gaikan.service.metrics import Metrics
 from gaikan.service.storage.decisions import DecisionStore
 
@@ -43,11 +42,10 @@ def _write_png(path: Path, rgb_or_grey: np.ndarray) -> int:
 
 
 def render_heatmap(evidence: Evidence) -> np.ndarray | None:
+    """The anomaly map over the frame, coloured on [0, reject threshold]."""
     if evidence.anomaly_map is None or evidence.input_spec is None or evidence.vmax is None:
         return None
-    height, width = evidence.pixels.shape[:2]
-    full_map = map_to_image(evidence.anomaly_map, height, width, evidence.input_spec)
-    return overlay(evidence.pixels, full_map, vmax=evidence.vmax)
+    return heatmap_overlay(evidence.pixels, evidence.anomaly_map, evidence.input_spec, vmin=0.0, vmax=evidence.vmax)
 
 
 class EvidenceWriter:

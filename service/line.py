@@ -21,6 +21,7 @@ from gaikan.service.records import StoredDecision
 from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
+from gaikan.service.shadow import ShadowRunner
 from gaikan.service.storage.acks import AckStore
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.database import open_database
@@ -84,6 +85,7 @@ class Line:
             self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction
         )
         self.recorder.add_listener(self._publish)
+        self.shadow = ShadowRunner(self.registry)
         self.pipeline: Pipeline | None = None
         if settings.camera is not None:
             self.pipeline = Pipeline(
@@ -97,6 +99,7 @@ class Line:
                     deadline_ms=settings.deadline_ms,
                     overflow=settings.overflow,
                 ),
+                shadow=self.shadow,
             )
         self.last_decision: StoredDecision | None = None
 
@@ -115,6 +118,7 @@ class Line:
             self._import_initial_model(Path(self.settings.initial_model))
         self.evidence.start()
         self.recorder.start()
+        self.shadow.start()
         if self.pipeline is not None:
             self.pipeline.start()
 
@@ -129,6 +133,7 @@ class Line:
     def stop(self) -> None:
         if self.pipeline is not None:
             self.pipeline.stop()
+        self.shadow.stop()
         self.recorder.stop()
         self.evidence.stop()
         self.stores.engine.dispose()

@@ -28,6 +28,7 @@ from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord
 from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry
+from gaikan.service.shadow import ShadowRunner
 from gaikan.service.tracker import PartTracker, PendingPart
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,14 @@ class PipelineCounters:
     last_batch_size: int = 0
     recent_latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
     recent_decisions: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+    recent_frames: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+
+    @staticmethod
+    def rate(times: deque[float], window_s: float = 10.0) -> float:
+        """Events per second over the last `window_s` seconds (monotonic timestamps)."""
+        now = time.monotonic()
+        recent = [t for t in list(times) if now - t <= window_s]
+        return len(recent) / window_s
 
 
 class Pipeline:
@@ -72,8 +81,10 @@ class Pipeline:
         recorder: Recorder,
         metrics: Metrics,
         config: PipelineConfig = PipelineConfig(),
+        shadow: ShadowRunner | None = None,
     ) -> None:
         self.source = source
+        self._shadow = shadow
         self._registry = registry
         self._recorder = recorder
         self._metrics = metrics
@@ -113,7 +124,8 @@ class Pipeline:
 
     @property
     def running(self) -> bool:
-        return any(thread.is_alive() for thread in self._threads)
+        """Every stage is alive (acquisition ends when a finite source is exhausted)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     @property
     def camera_faulted(self) -> bool:
@@ -191,6 +203,7 @@ class Pipeline:
 
     def _accept(self, frame: Frame) -> None:
         self.counters.frames += 1
+        self.counters.recent_frames.append(time.monotonic())
         self._metrics.frames.labels(camera=frame.camera_id).inc()
         part = PendingPart(
             frame_id=frame.frame_id,
@@ -260,12 +273,14 @@ class Pipeline:
         self.counters.batches += 1
         self.counters.last_batch_size = len(frames)
         self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
+        outcomes: list[Outcome] = []
         for index, frame in enumerate(frames):
             score = float(result.scores[index])
             verdict = decide(score, active.thresholds)
             anomaly_map = result.maps[index]
             if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
                 verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
+            outcomes.append(verdict.outcome)
             self._finish_frame(
                 frame,
                 verdict,
@@ -274,6 +289,8 @@ class Pipeline:
                 anomaly_map=anomaly_map,
                 stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(frames)},
             )
+        if self._shadow is not None:
+            self._shadow.submit([f.pixels for f in frames], outcomes, [float(s) for s in result.scores])
 
     def _finish_frame(
         self,

@@ -104,12 +104,12 @@ class ModelRegistry:
             self._on_swap(active)
         return active
 
-    def _load(self, package: ModelPackage) -> OnnxModel:
+    def _load(self, package: ModelPackage, *, intra_op_threads: int | None = None) -> OnnxModel:
         try:
             return OnnxModel(
                 package,
                 providers=self._runtime.providers,
-                intra_op_threads=self._runtime.intra_op_threads,
+                intra_op_threads=self._runtime.intra_op_threads if intra_op_threads is None else intra_op_threads,
                 inter_op_threads=self._runtime.inter_op_threads,
             )
         except PackageError as error:
@@ -136,7 +136,7 @@ class ModelRegistry:
         assert row is not None
         return row
 
-    def _load_version(self, version: str) -> OnnxModel:
+    def _load_version(self, version: str, *, intra_op_threads: int | None = None) -> OnnxModel:
         row = self._versions.get(version)
         if row is None:
             raise UnknownVersion(f"no model version {version!r}")
@@ -144,7 +144,7 @@ class ModelRegistry:
             package = read_package(Path(row.path))
         except PackageError as error:
             raise InvalidPackage(f"stored package for {version} is damaged: {error}") from error
-        return self._load(package)
+        return self._load(package, intra_op_threads=intra_op_threads)
 
     def _with_thresholds(self, model: OnnxModel) -> ActiveModel:
         override = self._thresholds.get(model.version)
@@ -192,9 +192,10 @@ class ModelRegistry:
             return active
 
     def set_shadow(self, version: str | None, *, actor: str) -> ActiveModel | None:
-        """Score live frames with `version` beside the active model without affecting decisions."""
+        """Score live frames with `version` beside the active model without affecting decisions.
+        The shadow session runs single-threaded so it cannot crowd out the active model."""
         with self._lock:
             previous = self._shadow.version if self._shadow else None
-            self._shadow = self._with_thresholds(self._load_version(version)) if version else None
+            self._shadow = self._with_thresholds(self._load_version(version, intra_op_threads=1)) if version else None
             self._audit.record(actor=actor, action="model.shadow", target=version, old=previous, new=version)
             return self._shadow

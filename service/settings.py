@@ -7,6 +7,7 @@ import enum
 import ipaddress
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(default=200.0, gt=0)
 
     api_keys: list[ApiKey] = Field(default_factory=list)
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @model_validator(mode="after")
     def _keys_off_loopback(self) -> Settings:

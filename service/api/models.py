@@ -7,7 +7,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gaikan.service.api.deps import Engineer, LineDep, Reader
 from gaikan.service.api.errors import http_error
-from gaikan.service.api.schemas import ModelVersionOut, utc
+from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
+from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
 from gaikan.service.registry import RegistryError
 from gaikan.service.storage.model_versions import ModelVersionRow
@@ -83,6 +84,41 @@ def rollback(line: LineDep, who: Engineer) -> ModelVersionOut:
     except RegistryError as error:
         raise http_error(error) from error
     return _version_out(line, active.version)
+
+
+@router.delete("/shadow", status_code=204, summary="Stop shadow scoring")
+def stop_shadow(line: LineDep, who: Engineer) -> None:
+    line.registry.set_shadow(None, actor=who.name)
+
+
+@router.post("/{version}/shadow", response_model=ShadowOut, summary="Score live frames with this version beside the active one")
+def start_shadow(version: str, line: LineDep, who: Engineer) -> ShadowOut:
+    try:
+        line.registry.set_shadow(version, actor=who.name)
+    except RegistryError as error:
+        raise http_error(error) from error
+    line.shadow.reset(version)
+    return shadow_report(version, line, who)
+
+
+@router.get("/{version}/shadow", response_model=ShadowOut, summary="Agreement of a shadow version with the active model")
+def shadow_report(version: str, line: LineDep, _: Reader) -> ShadowOut:
+    agreement = line.shadow.report(version)
+    if agreement is None:
+        raise HTTPException(status_code=404, detail=f"version {version!r} has not been run in shadow mode since the service started")
+    outcomes = [o.value for o in Outcome]
+    shadow = line.registry.shadow
+    return ShadowOut(
+        version=version,
+        shadowing=bool(shadow and shadow.version == version),
+        since=utc(agreement.since),
+        frames=agreement.frames,
+        skipped=agreement.skipped,
+        errors=agreement.errors,
+        agreement=agreement.agreement,
+        confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
+        score_correlation=agreement.score_correlation,
+    )
 
 
 @router.post("/{version}/activate", response_model=ModelVersionOut, summary="Hot-swap to this version between frames")

@@ -67,6 +67,7 @@ class ResultsPage(BaseModel):
 class CameraOut(BaseModel):
     camera_id: str | None
     state: str
+    fps: float = Field(description="Frames received per second over the last 10 s")
     frames: int
     dropped: int
     timeouts: int
@@ -89,6 +90,7 @@ class StatusOut(BaseModel):
     queue_depth: int
     in_flight: int
     throughput_fps: float = Field(description="Decisions per second over the last 10 s")
+    latency_window: int = Field(description="How many recent decisions the latency percentiles cover")
     latency_ms_p50: float | None
     latency_ms_p99: float | None
     uptime_s: float
@@ -155,3 +157,17 @@ class AuditOut(BaseModel):
     target: str | None
     old: Any
     new: Any
+
+
+class ShadowOut(BaseModel):
+    """How a shadow candidate compares with the active model on the same live frames."""
+
+    version: str
+    shadowing: bool = Field(description="Whether this version is the current shadow")
+    since: datetime
+    frames: int = Field(description="Frames both models scored")
+    skipped: int = Field(description="Frames the shadow could not keep up with")
+    errors: int
+    agreement: float | None = Field(description="Share of frames with the same outcome")
+    confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
+    score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from gaikan.service.api.deps import LineDep, Reader
 from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
 from gaikan.service.line import Line
+from gaikan.service.pipeline import PipelineCounters
 
 router = APIRouter(tags=["status"])
 
@@ -21,11 +22,12 @@ def healthz() -> dict[str, str]:
 
 def camera_status(line: Line) -> CameraOut:
     if line.pipeline is None:
-        return CameraOut(camera_id=None, state="none", frames=0, dropped=0, timeouts=0, reconnects=0, incomplete=0, error=None)
+        return CameraOut(camera_id=None, state="none", fps=0.0, frames=0, dropped=0, timeouts=0, reconnects=0, incomplete=0, error=None)
     stats = line.pipeline.source.stats
     return CameraOut(
         camera_id=line.pipeline.source.camera_id,
         state="faulted" if line.pipeline.camera_faulted else line.pipeline.source.state.value,
+        fps=round(PipelineCounters.rate(line.pipeline.counters.recent_frames), 2),
         frames=stats.frames,
         dropped=line.pipeline.counters.dropped,
         timeouts=stats.timeouts,
@@ -41,8 +43,6 @@ def status(line: LineDep, _: Reader) -> StatusOut:
     shadow = line.registry.shadow
     pipeline = line.pipeline
     latencies = list(pipeline.counters.recent_latencies_ms) if pipeline else []
-    now = time.monotonic()
-    recent = [t for t in (pipeline.counters.recent_decisions if pipeline else []) if now - t <= 10.0]
     last = line.last_decision or next(iter(line.stores.decisions.page(limit=1)), None)
     return StatusOut(
         running=bool(pipeline and pipeline.running),
@@ -57,7 +57,8 @@ def status(line: LineDep, _: Reader) -> StatusOut:
         last_seq=line.stores.decisions.last_seq(),
         queue_depth=pipeline.queue_depth if pipeline else 0,
         in_flight=pipeline.in_flight if pipeline else 0,
-        throughput_fps=round(len(recent) / 10.0, 2),
+        throughput_fps=round(PipelineCounters.rate(pipeline.counters.recent_decisions), 2) if pipeline else 0.0,
+        latency_window=len(latencies),
         latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
         uptime_s=round(time.time() - line.started_at, 1),

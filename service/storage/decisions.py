@@ -92,6 +92,7 @@ class DecisionStore:
         *,
         limit: int,
         before_seq: int | None = None,
+        after_seq: int | None = None,
         decision: Outcome | None = None,
         since: float | None = None,
         until: float | None = None,
@@ -101,6 +102,8 @@ class DecisionStore:
         query = select(decisions)
         if before_seq is not None:
             query = query.where(decisions.c.seq < before_seq)
+        if after_seq is not None:
+            query = query.where(decisions.c.seq > after_seq)
         if decision is not None:
             query = query.where(decisions.c.decision == decision.value)
         if since is not None:

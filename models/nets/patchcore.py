@@ -1,0 +1,62 @@
+"""PatchCore scoring module: the nearest-neighbour distance of every local feature to a memory bank
+of good-image features, computed inside the graph by matrix products, so serving is one ONNX
+Runtime call.
+
+    image uint8 NHWC -> (x - 127) / 128 -> Lite0 features (N, D, h, w)
+      -> |q|^2 + min over the bank of (|b|^2 - 2 q.b)   (one MatMul against the bank), sqrt
+      -> (N, 1, h, w) -> Gaussian (sigma 4 input pixels) -> bilinear to input size
+      -> anomaly_map (N, H, W); score = max of the map
+
+The cost of the search is (h * w) x bank_size x D multiply-adds per image, independent of how
+many images the model was trained on: the bank size is capped when the model is fitted.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gaikan.models.nets.backbone import LITE0_MEAN, LITE0_STD, Lite0Features
+from gaikan.models.nets.layers import ImageInput, MapHead
+
+MAP_SIGMA = 4.0
+
+
+class PatchCore(nn.Module):
+    """Scores uint8 NHWC images against a memory bank of (M, D) features.
+
+    Built with an empty bank; `embed` gives the features the bank is chosen from (the same
+    computation the scores use), then `set_bank` fills it.
+    """
+
+    def __init__(self, features: Lite0Features, height: int, width: int, channels: int) -> None:
+        super().__init__()
+        self.input = ImageInput(LITE0_MEAN, LITE0_STD, channels_in=channels, channels_out=3)
+        self.features = features
+        self.register_buffer("bank_t", torch.zeros(features.channels, 0))  # (D, M) = -2 x bank, transposed
+        self.register_buffer("bank_sq", torch.zeros(1, 0))  # (1, M) = squared norms of the bank rows
+        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride)
+
+    @property
+    def bank_size(self) -> int:
+        return int(self.bank_t.shape[1])
+
+    def set_bank(self, bank: torch.Tensor) -> None:
+        if bank.ndim != 2 or bank.shape[1] != self.features.channels or bank.shape[0] == 0:
+            raise ValueError(f"bank must be (M > 0, {self.features.channels}), got {tuple(bank.shape)}")
+        bank = bank.detach().to(device=self.bank_t.device, dtype=torch.float32)
+        self.bank_t = (-2.0 * bank).t().contiguous()
+        self.bank_sq = (bank * bank).sum(dim=1).view(1, -1)
+
+    def embed(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, H, W, C) uint8 -> (N, D, h, w) local features."""
+        return self.features(self.input(image))
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.embed(image)
+        n, d, h, w = feats.shape
+        queries = feats.permute(0, 2, 3, 1).reshape(-1, d)
+        # min_b |q - b|^2 = |q|^2 + min_b (|b|^2 - 2 q.b): one MatMul + Add over the (P, M) matrix.
+        closest = (queries @ self.bank_t + self.bank_sq).amin(dim=1)
+        nearest = (closest + (queries * queries).sum(dim=1)).clamp_min(0.0).sqrt()
+        return self.head(nearest.reshape(-1, 1, h, w))

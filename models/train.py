@@ -1,0 +1,204 @@
+"""`gaikan train`: good images in, a validated model package out.
+
+1. Read `train/good` of an MVTec-AD-layout folder and bring every image to the model input with
+   `gaikan.models.preprocess` (the same code serving uses).
+2. Hold back a seeded share of the good images (never trained on).
+3. Fit the architecture, export its scoring module to ONNX, and score the held-back images with
+   both torch and ONNX Runtime (through `OnnxModel`, the serving runner): the package is written
+   only if they agree.
+4. Record score statistics of the held-back images (ONNX Runtime scores) and an initial reject
+   threshold (`initial_thresholds`), the data fingerprint, the settings and the time taken.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gaikan.models.dataset import fingerprint, train_images
+from gaikan.models.package import (
+    InputSpec,
+    Manifest,
+    ModelPackage,
+    Normalisation,
+    ScoreStats,
+    TrainingInfo,
+    build_manifest,
+    with_changes,
+    write_package,
+)
+from gaikan.models.preprocess import prepare_batch, read_image
+from gaikan.models.thresholds import Thresholds
+
+# The initial reject threshold sits this many "median-to-max spreads" of the held-back good
+# scores above their median (see `initial_thresholds`).
+THRESHOLD_SPREADS = 2.0
+
+
+class TrainSettings(BaseModel):
+    """Everything that decides what a training run produces (recorded in the manifest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    arch: str
+    height: int = Field(256, ge=16, le=4096)
+    width: int = Field(256, ge=16, le=4096)
+    resize: Literal["stretch", "center_crop"] = "stretch"
+    colour: Literal["rgb", "gray"] | None = Field(None, description="None: grey when every training image is grey")
+    epochs: int | None = Field(None, ge=1)
+    max_minutes: float | None = Field(None, gt=0)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    name: str | None = None
+    version: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _no_none(cls, value: Any) -> Any:
+        return value or {}
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    path: Path
+    manifest: Manifest
+    module: Any  # the torch scoring module that was exported (CPU, eval mode)
+    holdout_scores: np.ndarray
+    parity_error: float
+
+
+def detect_colour(images: list[np.ndarray]) -> Literal["rgb", "gray"]:
+    """`gray` when every image is single-channel or has three equal channels, else `rgb`."""
+    for image in images:
+        if image.ndim == 3 and not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])):
+            return "rgb"
+    return "gray"
+
+
+def holdout_split(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, held-back indices): a seeded shuffle, at least one image on each side."""
+    if count < 2:
+        raise ValueError(f"need at least 2 good training images (one is held back), found {count}")
+    held = min(count - 1, max(1, round(count * fraction)))
+    order = np.random.default_rng(seed).permutation(count)
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def score_stats(scores: np.ndarray) -> ScoreStats:
+    s = np.asarray(scores, np.float64)
+    p50, p95, p99 = np.percentile(s, [50, 95, 99])
+    return ScoreStats(
+        count=len(s), mean=float(s.mean()), std=float(s.std()), min=float(s.min()),
+        p50=float(p50), p95=float(p95), p99=float(p99), max=float(s.max()),
+    )  # fmt: skip
+
+
+def initial_thresholds(stats: ScoreStats) -> Thresholds:
+    """The starting reject threshold, before any calibration with defects (`gaikan calibrate`):
+
+        reject = max + THRESHOLD_SPREADS * (max - p50)     of the held-back good scores,
+
+    i.e. the largest good score plus twice the spread of the upper half of the good scores. It
+    depends only on good images, is scale-free (any architecture's score units) and leaves room for
+    good parts slightly worse than those held back. A floor of 5 % above the max keeps a margin
+    when the held-back scores are all alike.
+    """
+    spread = max(stats.max - stats.p50, 0.05 * abs(stats.max), 1e-6)
+    return Thresholds(reject=stats.max + THRESHOLD_SPREADS * spread)
+
+
+def _clean_name(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-._")
+    return (cleaned or "model")[:100]
+
+
+def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progress: bool = True) -> TrainResult:
+    """Train `settings.arch` on `data/train/good` and write the package to `out`."""
+    from gaikan.models.export import compare, export_onnx, torch_scores
+    from gaikan.models.runtime import OnnxModel
+    from gaikan.models.train_archs import get_architecture, parse_options
+    from gaikan.models.train_context import Deadline, TrainContext, pick_device, seed_everything
+
+    started = time.monotonic()
+    architecture = get_architecture(settings.arch)
+    options = parse_options(architecture, settings.options)
+    device = pick_device(settings.device)
+    data = Path(data)
+    files = train_images(data)
+    raw = [read_image(path) for path in files]
+    colour = settings.colour or detect_colour(raw)
+    # Normalisation is the architecture's (known once its module exists); preparing ignores it.
+    spec = InputSpec(
+        height=settings.height, width=settings.width, colour=colour, resize=settings.resize,
+        normalisation=Normalisation(mean=[0.0], std=[1.0]),
+    )  # fmt: skip
+    images = prepare_batch(raw, spec)
+    del raw
+    train_index, holdout_index = holdout_split(len(images), settings.holdout_fraction, settings.seed)
+
+    seed_everything(settings.seed)
+    context = TrainContext(
+        train=images[train_index], holdout=images[holdout_index], device=device, seed=settings.seed,
+        deadline=Deadline(settings.max_minutes), epochs=settings.epochs, options=options, show_progress=show_progress,
+    )  # fmt: skip
+    module = architecture.fit(context)
+
+    spec = spec.model_copy(
+        update={"normalisation": Normalisation(mean=module.input.mean_values, std=module.input.std_values)}
+    )
+    onnx_bytes = export_onnx(module, spec.height, spec.width, spec.channels)
+    provisional = ModelPackage(
+        manifest=build_manifest(
+            onnx_bytes, name="provisional", version="0", architecture=settings.arch, input=spec,
+            thresholds=Thresholds(reject=1.0),
+        ),
+        onnx_bytes=onnx_bytes,
+    )  # fmt: skip
+    runner = OnnxModel(provisional)
+    # Held-back images only: on training images a memory-bank model's distances are ~0, where
+    # float32 rounding differences between two correct implementations are relatively large.
+    onnx_outputs = _run_in_batches(runner, context.holdout)
+    parity = compare(torch_scores(module, context.holdout), onnx_outputs)
+    holdout_scores = onnx_outputs[0]
+    stats = score_stats(holdout_scores)
+
+    seconds = time.monotonic() - started
+    recorded = settings.model_dump(exclude={"name", "version", "options"}) | {
+        "colour": colour,
+        "device": str(device),
+        "options": options.model_dump(),
+        "train_images": int(len(train_index)),
+        "holdout_images": int(len(holdout_index)),
+        "fit": context.notes,
+        "parity_relative_error": parity.worst,
+        "threshold_rule": f"max + {THRESHOLD_SPREADS} x (max - p50) of held-back good scores",
+    }
+    package = with_changes(
+        provisional,
+        name=_clean_name(settings.name or f"{data.name}-{settings.arch}"),
+        version=settings.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+        description=f"{architecture.summary}; trained on {data.name}",
+        created_at=datetime.now(UTC),
+        thresholds=initial_thresholds(stats),
+        score_stats=stats,
+        training=TrainingInfo(data=fingerprint(files, data), settings=recorded, seconds=round(seconds, 3)),
+    )
+    path = write_package(package, Path(out))
+    return TrainResult(path=path, manifest=package.manifest, module=module, holdout_scores=holdout_scores, parity_error=parity.worst)
+
+
+def _run_in_batches(runner: Any, images: np.ndarray, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    scores, maps = [], []
+    for start in range(0, len(images), batch_size):
+        result = runner.run(images[start : start + batch_size])
+        scores.append(result.scores)
+        maps.append(result.maps)
+    return np.concatenate(scores), np.concatenate(maps)

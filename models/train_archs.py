@@ -1,0 +1,56 @@
+"""The architectures `gaikan train --arch` knows: each has an options model (set with
+`--set KEY=VALUE`) and a fit function that turns a `TrainContext` into a scoring module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from torch import nn
+
+from gaikan.models.train_context import TrainContext
+
+
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    name: str
+    summary: str
+    options: type[BaseModel]
+    fit: Callable[[TrainContext], nn.Module]
+
+
+def _registry() -> dict[str, Architecture]:
+    from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
+
+    entries = [
+        Architecture(
+            "patchcore",
+            "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
+            PatchCoreOptions,
+            fit_patchcore,
+        ),
+    ]
+    return {entry.name: entry for entry in entries}
+
+
+def architecture_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_architecture(name: str) -> Architecture:
+    registry = _registry()
+    if name not in registry:
+        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def parse_options(architecture: Architecture, values: dict[str, Any]) -> BaseModel:
+    """The architecture's options from `KEY=VALUE` settings; the error names the bad key."""
+    try:
+        return architecture.options.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        known = ", ".join(architecture.options.model_fields)
+        raise ValueError(f"--set for {architecture.name}: {problems} (options: {known})") from error

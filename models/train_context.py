@@ -1,0 +1,93 @@
+"""What every architecture's fitting function receives: prepared images, device, seed, time budget,
+epochs, its own options; plus the helpers they share (seeding, deadline, progress, batching)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+from tqdm import tqdm
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable for a given seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def pick_device(requested: str) -> torch.device:
+    """`auto` is CUDA when present, else CPU; asking for CUDA without one is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+    return torch.device(requested)
+
+
+@dataclass
+class Deadline:
+    """A wall-clock budget; `None` minutes means no limit."""
+
+    minutes: float | None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def expired(self) -> bool:
+        return self.minutes is not None and time.monotonic() - self.started >= self.minutes * 60.0
+
+
+@dataclass
+class TrainContext:
+    """Inputs of one architecture fit.
+
+    `train` and `holdout` are (N, H, W, C) uint8 batches exactly as the graph will receive them
+    (already through `gaikan.models.preprocess`). `holdout` is for choosing the best checkpoint;
+    it never enters a memory bank or a gradient.
+    """
+
+    train: np.ndarray
+    holdout: np.ndarray
+    device: torch.device
+    seed: int
+    deadline: Deadline
+    epochs: int | None
+    options: BaseModel
+    show_progress: bool = True
+    notes: dict[str, Any] = field(default_factory=dict)  # what the fit wants recorded in the manifest
+
+    @property
+    def height(self) -> int:
+        return int(self.train.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.train.shape[2])
+
+    @property
+    def channels(self) -> int:
+        return int(self.train.shape[3])
+
+    def progress(self, total: int | None, description: str) -> tqdm:
+        return tqdm(total=total, desc=description, disable=not self.show_progress, leave=False, dynamic_ncols=True)
+
+
+def batches(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """Consecutive slices of at most `batch_size` images."""
+    for start in range(0, len(images), batch_size):
+        yield images[start : start + batch_size]
+
+
+def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A uint8 NHWC numpy batch as a uint8 tensor on `device` (the graph's own input type)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device)

@@ -1,0 +1,92 @@
+"""Fitting PatchCore: extract Lite0 features of the good training images (with the scoring
+module's own `embed`), pick a greedy k-center coreset of at most `bank_size` of them, and put that
+bank into the module.
+
+The coreset search runs on a random projection of the features (Johnson-Lindenstrauss: distances
+are roughly preserved) so it stays fast on big training sets; the bank keeps the full features.
+The greedy order means any prefix is itself a coreset, so a run stopped by the time budget keeps
+the centres chosen so far.
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from gaikan.models.nets.backbone import SIZE_MULTIPLE, Lite0Features
+from gaikan.models.nets.patchcore import PatchCore
+from gaikan.models.train_context import Deadline, TrainContext, batches, to_tensor
+
+
+class PatchCoreOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bank_size: int = Field(4096, ge=16, le=65536, description="most memory-bank rows: the search's latency budget")
+    projection_dims: int = Field(64, ge=8, le=1024, description="random projection used only by the coreset search")
+    batch_size: int = Field(8, ge=1, le=256)
+
+
+def fit_patchcore(context: TrainContext) -> PatchCore:
+    options: PatchCoreOptions = context.options  # type: ignore[assignment]
+    for side in (context.height, context.width):
+        if side % SIZE_MULTIPLE:
+            raise ValueError(f"patchcore needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+    model = PatchCore(Lite0Features(), context.height, context.width, context.channels).to(context.device).eval()
+    patches = extract_patches(model, context, options.batch_size)
+    generator = torch.Generator(device="cpu").manual_seed(context.seed)
+    chosen = greedy_coreset(
+        patches, options.bank_size, options.projection_dims, generator, context.deadline, context
+    )
+    model.set_bank(patches[chosen])
+    context.notes.update(patches=int(patches.shape[0]), bank_size=int(chosen.numel()), feature_dims=int(patches.shape[1]))
+    return model.cpu().eval()
+
+
+@torch.no_grad()
+def extract_patches(model: PatchCore, context: TrainContext, batch_size: int) -> torch.Tensor:
+    """(P, D) features of every training patch, on the fit device."""
+    chunks = []
+    with context.progress(len(context.train), "patchcore features") as bar:
+        for batch in batches(context.train, batch_size):
+            feats = model.embed(to_tensor(batch, context.device))
+            chunks.append(feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1]))
+            bar.update(len(batch))
+    return torch.cat(chunks)
+
+
+@torch.no_grad()
+def greedy_coreset(
+    points: torch.Tensor,
+    size: int,
+    projection_dims: int,
+    generator: torch.Generator,
+    deadline: Deadline,
+    context: TrainContext,
+) -> torch.Tensor:
+    """Indices of a greedy k-center coreset of `points` (P, D): each step adds the point farthest
+    from those already chosen. Returns every index when P <= size; fewer than `size` when the
+    deadline expires first."""
+    count = points.shape[0]
+    if count <= size:
+        return torch.arange(count, device=points.device)
+    if points.shape[1] > projection_dims:
+        projection = torch.randn(points.shape[1], projection_dims, generator=generator) / projection_dims**0.5
+        points = points @ projection.to(points.device)
+    squared_norms = (points * points).sum(dim=1)
+    first = int(torch.randint(count, (1,), generator=generator))
+    chosen = [first]
+    nearest = _squared_distances(points, squared_norms, first)
+    with context.progress(size, "coreset") as bar:
+        bar.update(1)
+        while len(chosen) < size and not deadline.expired:
+            index = int(torch.argmax(nearest))
+            chosen.append(index)
+            torch.minimum(nearest, _squared_distances(points, squared_norms, index), out=nearest)
+            bar.update(1)
+    if len(chosen) < size:
+        context.notes["stopped_early"] = f"coreset stopped at {len(chosen)} of {size} rows by the time budget"
+    return torch.tensor(chosen, device=points.device)
+
+
+def _squared_distances(points: torch.Tensor, squared_norms: torch.Tensor, index: int) -> torch.Tensor:
+    centre = points[index]
+    return squared_norms - 2.0 * (points @ centre) + squared_norms[index]
