@@ -138,6 +138,10 @@ def test_the_indicator_follows_the_parts_as_they_flow(server: LiveServer, tab: P
     assert int(page.inner_text("#hour-reject").replace(",", "")) >= 1
     assert page.is_hidden("#alarm")
     assert page.inner_text("#who") == "Operator: olga"
+    with page.expect_download() as download:
+        page.click("#counts-export")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("seq,") and len(rows) > 3, "the shift's decisions download as CSV"
 
 
 def test_a_rejected_part_appears_in_the_strip_and_opens_its_detail(server: LiveServer, tab: Page) -> None:
@@ -434,6 +438,18 @@ def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab:
         page.wait_for_selector("#models-body tr[data-version='t2'] .badge.shadow")
         page.wait_for_selector("#agreement:not([hidden]) #agreement-body dl")
         assert "t2" in page.inner_text("#agreement-title")
+        compared = "#agreement-body [data-field=frames] dd"
+        for _ in range(50):  # parts flow at 5/s; the Agreement button reloads the figures
+            page.click("#models-body tr[data-version='t2'] [data-action=agreement]")
+            page.wait_for_selector(compared)
+            if int(page.inner_text(compared)) >= 3:
+                break
+            page.wait_for_timeout(200)
+        with server.client(secret(ENGINEER)) as client:
+            report = client.get("/api/v1/models/t2/shadow").json()
+        assert report["frames"] >= int(page.inner_text(compared)) >= 3
+        assert page.inner_text("#agreement-body [data-field=agreement] dd").endswith("%")
+        assert page.locator("#agreement-body table[data-field=confusion] tbody tr").count() >= 1
         page.click("#models-body tr[data-version='t2'] [data-action=shadow-stop]")
         page.wait_for_selector("#models-body tr[data-version='t2'] [data-action=shadow]")
         assert page.is_hidden("#agreement")

@@ -2,12 +2,9 @@
 
 import { byId } from './dom.js';
 
-const FPS_WINDOW_MS = 6000;
-
 export class LineStats {
   constructor(texts) {
     this.texts = texts;
-    this.frameSamples = [];
   }
 
   showStatus(status) {
@@ -50,15 +47,7 @@ export class LineStats {
       byId(id).textContent = stateText;
       byId(id).dataset.state = camera.state;
     }
-    // Frame rate over the last several seconds of polls (polls may come close together).
-    const now = performance.now();
-    this.frameSamples = this.frameSamples.filter((sample) => now - sample.at < FPS_WINDOW_MS && sample.frames <= camera.frames);
-    this.frameSamples.push({ frames: camera.frames, at: now });
-    const [first] = this.frameSamples;
-    if (now - first.at >= 1500) {
-      const fps = ((camera.frames - first.frames) * 1000) / (now - first.at);
-      byId('camera-fps').textContent = texts.t('camera.fpsValue', { value: texts.number(fps, 1) });
-    }
+    byId('camera-fps').textContent = texts.t('camera.fpsValue', { value: texts.number(camera.fps, 1) });
     byId('camera-dropped').textContent = texts.number(camera.dropped);
     byId('camera-timeouts').textContent = texts.number(camera.timeouts);
     byId('camera-reconnects').textContent = texts.number(camera.reconnects);

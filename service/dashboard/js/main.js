@@ -92,7 +92,10 @@ feed.addEventListener('status', ({ detail: status }) => {
   if (status.last_decision) verdict.show(status.last_decision);
   if (session.principal === null) session.identify().then(applyRole, () => {});
 });
-feed.addEventListener('shift', ({ detail }) => stats.showShift(detail));
+feed.addEventListener('shift', ({ detail }) => {
+  stats.showShift(detail);
+  byId('counts-export').href = client.url('/api/v1/results/export.csv', { since: detail.since.toISOString() });
+});
 feed.addEventListener('open', () => strip.load().catch(() => {})); // catch up on anything missed while away
 feed.addEventListener('connection', ({ detail }) => {
   stats.showConnection(detail.state);

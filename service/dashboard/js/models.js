@@ -205,8 +205,11 @@ export class ModelsPanel {
   renderStats(stats) {
     const { texts } = this;
     if (!isObject(stats) || !Object.keys(stats).length) return el('p', { class: 'muted', text: texts.t('models.agreementNone') });
-    const format = (value) => {
+    const format = (value, name = '') => {
       if (value === null || value === undefined) return '–';
+      if (name === 'agreement' && typeof value === 'number') return texts.percent(value, 1);
+      if (name === 'since') return texts.dateTime(value);
+      if (typeof value === 'boolean') return texts.t(value ? 'value.yes' : 'value.no');
       if (typeof value === 'number') return texts.number(value, Number.isInteger(value) ? 0 : 3);
       if (isObject(value)) return Object.entries(value).map(([name, inner]) => `${name}: ${format(inner)}`).join(', ');
       if (Array.isArray(value)) return value.map(format).join(', ');
@@ -232,7 +235,7 @@ export class ModelsPanel {
           ]),
         );
       } else {
-        pairs.push(el('div', { dataset: { field: name } }, [el('dt', { text: label }), el('dd', { text: format(value) })]));
+        pairs.push(el('div', { dataset: { field: name } }, [el('dt', { text: label }), el('dd', { text: format(value, name) })]));
       }
     }
     return el('div', {}, [el('dl', { class: 'pairs' }, pairs), ...tables]);
