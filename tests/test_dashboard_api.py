@@ -70,3 +70,11 @@ def test_counts_start_at_the_given_time(server: LiveServer, client: httpx.Client
     naive = client.get("/api/v1/counts", params={"since": "2026-01-01T06:00:00"}, headers=headers)
     assert naive.status_code == 422, "a time without a zone is ambiguous"
     assert client.get("/api/v1/counts", headers={"X-API-Key": PLC.key.get_secret_value()}).status_code == 403
+
+
+def test_the_dashboard_is_served_for_revalidation(client: httpx.Client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and '<script type="module" src="js/main.js">' in page.text
+    module = client.get("/js/main.js")
+    assert module.headers["cache-control"] == "no-cache"
+    assert client.get("/js/main.js", headers={"If-None-Match": module.headers["etag"]}).status_code == 304
