@@ -22,7 +22,7 @@ from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("GAIKAN_CHROMIUM", "/usr/bin/chromium"))  # Debian's; another build by path
 # Playwright also gives every launch a new, empty --user-data-dir.
 CHROMIUM_ARGS = [
     "--headless",
