@@ -154,7 +154,11 @@ def test_a_rejected_part_appears_in_the_strip_and_opens_its_detail(server: LiveS
     seq = int(page.get_attribute("#reject-strip li:first-child", "data-seq") or 0)
     card = page.locator(f"#reject-strip li[data-seq='{seq}']")
     card.locator("img.thumb").wait_for()
-    assert card.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.wait_for_function(
+        "seq => { const img = document.querySelector(`#reject-strip li[data-seq='${seq}'] img.thumb`);"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        arg=seq,
+    )
 
     card.locator("button").click()
     dialog = page.locator("#detail-dialog")
