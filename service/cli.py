@@ -44,12 +44,18 @@ def demo(
     host: HostOption = None,
     port: PortOption = None,
     fps: Annotated[float, typer.Option(help="Parts per second on the demo line")] = 4.0,
+    camera: Annotated[
+        str,
+        typer.Option(help="replay: the generated demo line; genicam: the simulated GenICam camera (viky.cti) through Harvesters"),
+    ] = "replay",
     config: ConfigOption = None,
 ) -> None:
     """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite."""
-    from gaikan.service.demo import demo_settings
+    from gaikan.service.demo import demo_camera, demo_settings
 
-    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port))
+    if camera not in ("replay", "genicam"):
+        raise typer.BadParameter("choose replay or genicam", param_hint="--camera")
+    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera)))
 
 
 @app.command()

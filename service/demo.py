@@ -7,7 +7,7 @@ import shutil
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from gaikan.camera.config import ReplayConfig
+from gaikan.camera.config import GenICamConfig, ReplayConfig
 from gaikan.models.synthetic import write_demo_line
 from gaikan.service.settings import Settings, load_settings
 
@@ -34,6 +34,15 @@ def ensure_demo_line(data_dir: Path) -> Path:
     write_demo_line(partial, count=DEMO_PARTS)
     partial.rename(folder)
     return folder
+
+
+def demo_camera(kind: str) -> GenICamConfig | None:
+    """The camera for `gaikan demo --camera`: None keeps the replayed demo line; `genicam` is the
+    first simulated device of viky.cti (a 400x400 RGBa8 ball scene: the demo model, trained on the
+    demo parts, rejects it, which shows the line running from a real GenTL producer)."""
+    if kind == "genicam":
+        return GenICamConfig(cti=["viky"], camera_id="viky", index=0)
+    return None
 
 
 def demo_settings(data_dir: Path, *, config_file: Path | None = None, fps: float = DEMO_FPS, **overrides: object) -> Settings:
