@@ -185,7 +185,7 @@ def test_read_times_out_without_blocking_longer(started: list[GenICamSource]) ->
     read_frame(source)
     began = time.monotonic()
     assert source.read(0.05) is None
-    assert time.monotonic() - began < 0.2
+    assert time.monotonic() - began < 0.25
     assert source.stats.timeouts >= 1
 
 
@@ -206,7 +206,7 @@ def test_a_lagging_reader_gets_the_newest_frames_and_drops_are_counted(started: 
     assert newest is not None and next_one is not None
     assert source.stats.dropped >= 20
     assert next_one.frame_number == newest.frame_number + 1  # what is queued is consecutive …
-    assert time.monotonic() - newest.captured_monotonic < 0.1  # … and recent
+    assert time.monotonic() - newest.captured_monotonic < 0.25  # … and recent (the lag was 0.5 s)
 
 
 def test_when_every_frame_is_a_part_refused_frames_are_reported_not_skipped() -> None:
