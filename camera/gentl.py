@@ -104,10 +104,11 @@ def optional_property(read: Callable[[], T], default: T) -> T:
 
 
 def summaries(harvester: Harvester) -> list[DeviceSummary]:
-    summaries = []
+    """The devices a Harvester enumerated, in its order."""
+    found = []
     for index, info in enumerate(harvester.device_info_list):
         status = optional_property(lambda: int(info.access_status), 0)
-        summaries.append(
+        found.append(
             DeviceSummary(
                 index=index,
                 vendor=optional_property(lambda: info.vendor, None),
@@ -120,7 +121,7 @@ def summaries(harvester: Harvester) -> list[DeviceSummary]:
                 producer=optional_property(lambda: Path(info.parent.parent.parent.path_name).name, None),
             )
         )
-    return summaries
+    return found
 
 
 def chunk_adapter_of(acquirer: ImageAcquirer) -> object | None:
@@ -244,7 +245,6 @@ def create_acquirer(harvester: Harvester, device: DeviceSummary, num_buffers: in
     )
     with _keeping_sigint_handler():
         return harvester.create(device.index, config=config)
-
 
 
 def producers_for_command_line(cti: Sequence[str]) -> tuple[list[Path], str | None]:
