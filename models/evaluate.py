@@ -247,11 +247,7 @@ def _finite_or_none(value: float) -> float | None:
 
 def decide(score: float, thresholds: Thresholds) -> Decision:
     """The line's decision for one score (higher = more anomalous)."""
-    if score >= thresholds.reject:
-        return "reject"
-    if thresholds.review is not None and score >= thresholds.review:
-        return "review"
-    return "pass"
+    return thresholds.classify(score)
 
 
 def _defect_types(scored: ScoredDataset, thresholds: Thresholds) -> list[DefectTypeSummary]:

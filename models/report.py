@@ -7,6 +7,7 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -45,12 +46,14 @@ def _data_uri(data: bytes, mime: str) -> str:
 
 
 def colour_range(scored: ScoredDataset) -> tuple[float, float]:
-    """One heatmap colour scale for the whole report: from the typical level of good maps (the
-    median of their medians) to the 95th percentile of the per-image map maxima."""
+    """One heatmap colour scale for the whole report: transparent up to the level that 90 % of
+    good-image pixels stay under, fully coloured from the 95th percentile of the per-image map
+    maxima."""
     if not scored.images:
         return 0.0, 1.0
     goods = [i.anomaly_map for i in scored.images if not i.is_defective] or [i.anomaly_map for i in scored.images]
-    low = float(np.median([np.median(m) for m in goods]))
+    stride = max(1, sum(m.size for m in goods) // 2_000_000)  # a sample is enough for a percentile
+    low = float(np.percentile(np.concatenate([m.ravel()[::stride] for m in goods]), 90))
     high = float(np.percentile([float(i.anomaly_map.max()) for i in scored.images], 95))
     if high <= low:
         high = max(float(max(i.anomaly_map.max() for i in scored.images)), low + 1e-6)
@@ -216,8 +219,8 @@ accuracy {{ percent(point.accuracy) }} · escape rate {{ percent(point.escape_ra
 """
 
 
-def render_report(evaluation: Evaluation, scored: ScoredDataset) -> str:
-    """The report as one HTML document."""
+def require_report_dependencies() -> tuple[ModuleType, ModuleType]:
+    """(jinja2, the chart module); ReportUnavailable naming the extra when they are not installed."""
     try:
         import jinja2
 
@@ -226,6 +229,12 @@ def render_report(evaluation: Evaluation, scored: ScoredDataset) -> str:
         raise ReportUnavailable(
             f"the HTML report needs the report extra ({error.name} is missing): pip install 'gaikan[report]'"
         ) from error
+    return jinja2, report_charts
+
+
+def render_report(evaluation: Evaluation, scored: ScoredDataset) -> str:
+    """The report as one HTML document."""
+    jinja2, report_charts = require_report_dependencies()
     charts = []
     if scored.images:
         if evaluation.image_auroc is not None:

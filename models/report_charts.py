@@ -47,7 +47,7 @@ def roc_chart(evaluation: Evaluation, scored: ScoredDataset) -> bytes:
     axes = figure.add_subplot()
     fpr, tpr, _ = metrics.roc_curve(scored.scores, scored.is_defective)
     axes.plot([0, 1], [0, 1], color="#adb5bd", linewidth=0.8, linestyle="--")
-    axes.plot(fpr, tpr, color="#343a40", linewidth=1.8, drawstyle="steps-post", label=_auroc_label(evaluation.image_auroc))
+    axes.plot(fpr, tpr, color="#343a40", linewidth=1.8, label=_auroc_label(evaluation.image_auroc))
     for point, name, style in (
         (evaluation.at_package_threshold, "package threshold", REJECT_STYLE),
         (evaluation.at_zero_escape, "zero escape", ZERO_ESCAPE_STYLE),

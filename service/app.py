@@ -8,11 +8,11 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gaikan.service.api import audit, events, models, reject, results, status, thresholds
+from gaikan.service.api import audit, counts, events, models, reject, results, session, status, thresholds
 from gaikan.service.auth import Authenticator
+from gaikan.service.dashboard_files import DashboardFiles
 from gaikan.service.line import Line
 from gaikan.service.settings import Settings
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
     )
     app.state.line = line
     app.state.authenticator = Authenticator(settings.api_keys)
-    for module in (status, results, reject, thresholds, models, audit, events):
+    for module in (status, counts, results, reject, thresholds, models, audit, events, session):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)
@@ -45,5 +45,5 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
         return Response(generate_latest(line.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     dashboard = files("gaikan.service") / "dashboard"
-    app.mount("/", StaticFiles(directory=str(dashboard), html=True), name="dashboard")
+    app.mount("/", DashboardFiles(directory=str(dashboard), html=True), name="dashboard")
     return app

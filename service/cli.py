@@ -122,6 +122,13 @@ def eval_command(
     from gaikan.models.eval_text import render_text
     from gaikan.models.evaluate import evaluate
 
+    if report is not None:
+        from gaikan.models.report import ReportUnavailable, require_report_dependencies
+
+        try:
+            require_report_dependencies()  # before minutes of scoring, not after
+        except ReportUnavailable as error:
+            raise _fail(str(error)) from error
     model_package, scored = _score_data(package, data, batch_size, progress)
     evaluation = evaluate(scored, model_package.manifest)
     typer.echo(render_text(evaluation))
@@ -130,12 +137,9 @@ def eval_command(
         json_out.write_text(evaluation.model_dump_json(indent=2) + "\n", encoding="utf-8")
         typer.echo(f"JSON     {json_out}")
     if report is not None:
-        from gaikan.models.report import ReportUnavailable, write_report
+        from gaikan.models.report import write_report
 
-        try:
-            write_report(report, evaluation, scored)
-        except ReportUnavailable as error:
-            raise _fail(str(error)) from error
+        write_report(report, evaluation, scored)
         typer.echo(f"Report   {report}")
     if not scored.images:
         raise _fail("no image could be scored")

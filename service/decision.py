@@ -35,11 +35,7 @@ def decide(score: float, thresholds: Thresholds) -> Verdict:
     """Judge one score. A non-finite score is an error and a reject, never a pass."""
     if not math.isfinite(score):
         return Verdict(Outcome.REJECT, Reason.ERROR, f"model returned a non-finite score ({score})")
-    if score >= thresholds.reject:
-        return Verdict(Outcome.REJECT, Reason.SCORE)
-    if thresholds.review is not None and score >= thresholds.review:
-        return Verdict(Outcome.REVIEW, Reason.SCORE)
-    return Verdict(Outcome.PASS, Reason.SCORE)
+    return Verdict(Outcome(thresholds.classify(score)), Reason.SCORE)
 
 
 def fail_safe(reason: Reason, detail: str | None = None) -> Verdict:

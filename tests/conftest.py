@@ -88,12 +88,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture(scope="session")
 def template_package_file(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real template-difference package (64 px RGB, reject 30) fitted on the synthetic dataset's
+    """A real template-difference package (64 px RGB, reject 3) fitted on the synthetic dataset's
     train/good, written as a package file."""
     from gaikan.models.dataset import train_images
     from gaikan.models.package import write_package
     from gaikan.models.preprocess import read_image
     from tests.onnx_graphs import template_package
 
-    package = template_package([read_image(p) for p in train_images(synthetic_dataset)], version="1", reject=30.0)
+    package = template_package([read_image(p) for p in train_images(synthetic_dataset)], version="1", reject=3.0)
     return write_package(package, tmp_path_factory.mktemp("packages") / "template-1.zip")

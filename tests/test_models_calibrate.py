@@ -106,7 +106,7 @@ def test_calibrated_package_is_a_new_version(template_package_file: Path) -> Non
     new = calibrated_package(package, calibrate(GOOD, DEFECTS), "2")
     assert new.version == "2" and new.manifest.thresholds.reject == 3.5
     assert new.manifest.score_stats is not None and new.manifest.score_stats.count == 5
-    assert new.onnx_bytes == package.onnx_bytes and package.manifest.thresholds.reject == 30.0
+    assert new.onnx_bytes == package.onnx_bytes and package.manifest.thresholds.reject == 3.0
     with pytest.raises(CalibrationError, match="new version"):
         calibrated_package(package, calibrate(GOOD, DEFECTS), package.version)
 
@@ -135,20 +135,26 @@ def test_calibrate_command_writes_a_zero_escape_package(
 
 
 def test_calibrate_command_two_levels(template_package_file: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
+    measured = tmp_path / "eval.json"
+    assert _run("eval", template_package_file, "--data", synthetic_dataset, "--json", measured).exit_code == 0
+    data = json.loads(measured.read_text())
+    lowest_defect, good = data["zero_escape_threshold"], data["good_scores"]
+    # This model separates the data; a margin wider than half the gap makes a review band.
+    margin = (lowest_defect - good["max"]) / (2 * good["std"]) + 0.5
     out = tmp_path / "two-level.zip"
     result = _run(
-        "calibrate", template_package_file, "--data", synthetic_dataset, "--out", out, "--review", "--margin", "1", "--version", "2"
-    )
+        "calibrate", template_package_file, "--data", synthetic_dataset, "--out", out,
+        "--review", "--margin", margin, "--version", "2",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    manifest = read_package(out).manifest
-    thresholds, stats = manifest.thresholds, manifest.score_stats
-    assert manifest.version == "2"
-    # On this data the lowest defect (a missing print) scores just above the highest good part;
-    # a one-sigma margin on both sides opens a band: review starts one sigma below that defect,
-    # reject just above the highest good part plus one sigma.
-    assert thresholds.review is not None and thresholds.review < thresholds.reject
-    assert thresholds.reject == just_above(stats.max + stats.std)
-    assert "After" in result.stdout and "escapes 0" in result.stdout
+    new = read_package(out)
+    assert new.version == "2"
+    assert new.manifest.thresholds.review == pytest.approx(lowest_defect - margin * good["std"])
+    assert new.manifest.thresholds.reject == pytest.approx(good["max"] + margin * good["std"], rel=1e-6)
+    assert "escapes 0" in result.stdout and "review" in result.stdout
+    separated = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", tmp_path / "s.zip", "--review")
+    assert "no review band needed" in separated.stdout
+    assert read_package(tmp_path / "s.zip").manifest.thresholds.reject == lowest_defect
 
 
 def test_calibrate_command_with_good_images_only(

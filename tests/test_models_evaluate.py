@@ -79,8 +79,10 @@ def test_evaluation_agrees_with_the_metrics_on_its_own_scores(model: OnnxModel, 
     assert result.zero_escape_threshold == scores[labels].min()
     assert result.at_zero_escape is not None and result.at_zero_escape.escapes == 0
     assert result.at_zero_escape.overkills == int((scores[~labels] >= scores[labels].min()).sum())
-    assert result.at_package_threshold.reject == 30.0
-    assert result.at_package_threshold.escapes == int((scores[labels] < 30.0).sum())
+    reject = model.manifest.thresholds.reject
+    assert result.at_package_threshold.reject == reject
+    assert result.at_package_threshold.escapes == int((scores[labels] < reject).sum())
+    assert result.at_package_threshold.overkills == int((scores[~labels] >= reject).sum())
     # Defect types in the order they start escaping: by their lowest score.
     lowest = [t.lowest for t in result.defect_types]
     assert lowest == sorted(lowest) and [t.escape_order for t in result.defect_types] == [1, 2, 3, 4]
@@ -98,7 +100,7 @@ def test_a_dataset_without_defects(model: OnnxModel, synthetic_dataset: Path, tm
     assert result.zero_escape_threshold is None and result.at_zero_escape is None
     assert result.image_auroc is None and result.review_rate_at_zero_escapes is None and result.pixel is None
     assert result.at_package_threshold.escape_rate is None
-    assert result.at_package_threshold.overkills == sum(i.score >= 30 for i in scored.images)
+    assert result.at_package_threshold.overkills == sum(i.score >= model.manifest.thresholds.reject for i in scored.images)
     assert any("No defective images" in w for w in result.warnings)
 
 
@@ -146,7 +148,7 @@ def test_eval_command_prints_both_matrices_and_writes_documented_json(
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(app, ["eval", str(template_package_file), "--data", str(synthetic_dataset), "--json", str(out)])
     assert result.exit_code == 0, result.output
-    assert "At the package threshold (reject >= 30)" in result.stdout
+    assert "At the package threshold (reject >= 3)" in result.stdout
     assert "At the zero-escape threshold" in result.stdout
     assert "Review rate at zero escapes" in result.stdout and "Pixel AUROC" in result.stdout
     assert "scoring" in result.stderr  # the progress bar
@@ -166,3 +168,13 @@ def test_eval_command_errors_name_the_problem(template_package_file: Path, tmp_p
     broken.write_bytes(b"nope")
     bad_package = runner.invoke(app, ["eval", str(broken), "--data", str(tmp_path)])
     assert bad_package.exit_code == 1 and "broken.zip" in bad_package.stderr and "not a zip" in bad_package.stderr
+
+
+def test_eval_command_when_nothing_can_be_read(template_package_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "test" / "good").mkdir(parents=True)
+    (tmp_path / "test" / "good" / "empty.png").write_bytes(b"")
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(app, ["eval", str(template_package_file), "--data", str(tmp_path), "--json", str(out)])
+    assert result.exit_code == 1 and "no image could be scored" in result.stderr
+    assert "SKIPPED  test/good/empty.png: cannot read image file" in result.stdout
+    assert json.loads(out.read_text())["skipped"][0]["path"] == "test/good/empty.png"

@@ -36,9 +36,7 @@ def _assert_self_contained(html: str) -> None:
 
 
 def test_report_shows_everything_in_one_file(template_package_file: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
-    # Reject at 1.25: on this data three good parts score above it and every defect does too.
-    package = with_changes(read_package(template_package_file), version="low", thresholds={"reject": 1.25, "review": None})
-    _, html, data = _eval(write_package(package, tmp_path / "low.zip"), synthetic_dataset, tmp_path)
+    _, html, data = _eval(template_package_file, synthetic_dataset, tmp_path)
     _assert_self_contained(html)
     for heading in (
         "At the package threshold",
@@ -52,10 +50,13 @@ def test_report_shows_everything_in_one_file(template_package_file: Path, synthe
         assert heading in html
     charts = re.findall(r'src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', html)
     assert charts == ["ROC curve", "score histograms", "escapes by threshold"]
-    # Heatmaps: the overkills at the package threshold (3 here), 3 closest to escaping (no
-    # escapes at reject 1.25), and one sample per type (good + 4 defect types).
-    assert data["at_package_threshold"]["overkills"] == 3 and data["at_package_threshold"]["escapes"] == 0
-    assert html.count('src="data:image/png;base64,') == 3 + 3 + 5
+    # Heatmaps: at reject 3 one crack escapes and no good part is flagged, so: that escape, the
+    # three good parts closest to overkill, and the median image of each type (good + 4 defects).
+    point = data["at_package_threshold"]
+    assert (point["escapes"], point["overkills"]) == (1, 0)
+    assert "Defective parts that pass at the package threshold" in html
+    assert "No overkill at the package threshold. Closest to overkill" in html
+    assert html.count('src="data:image/png;base64,') == 1 + 3 + 5
     for defect_type in ("scratch", "spot", "crack", "missing_print"):
         assert f">{defect_type}<" in html  # the defect type table
 

@@ -72,18 +72,20 @@ class GaussianBlur(nn.Module):
 class MapHead(nn.Module):
     """(N, 1, h, w) raw anomaly map -> (`score` (N,), `anomaly_map` (N, H, W)).
 
-    The map is resized (bilinear) to the input resolution and Gaussian-smoothed; the image score is
-    the maximum of the smoothed map, so the score is always the value of the hottest map pixel.
+    The map is Gaussian-smoothed (`sigma` in input pixels, applied at the raw map's own resolution,
+    which is cheaper for coarse maps) and resized (bilinear) to the input resolution; the image
+    score is the maximum of the final map, so the score is always the value of its hottest pixel.
     """
 
-    def __init__(self, height: int, width: int, sigma: float) -> None:
+    def __init__(self, height: int, width: int, sigma: float, map_stride: int = 1) -> None:
         super().__init__()
         self.size = (height, width)
-        self.blur = GaussianBlur(sigma) if sigma > 0 else nn.Identity()
+        self.blur = GaussianBlur(sigma / map_stride) if sigma > 0 else nn.Identity()
 
     def forward(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if tuple(raw.shape[-2:]) != self.size:
-            raw = F.interpolate(raw, size=self.size, mode="bilinear", align_corners=False)
-        anomaly_map = self.blur(raw)[:, 0]
+        smooth = self.blur(raw)
+        if tuple(smooth.shape[-2:]) != self.size:
+            smooth = F.interpolate(smooth, size=self.size, mode="bilinear", align_corners=False)
+        anomaly_map = smooth[:, 0]
         score = anomaly_map.flatten(1).amax(dim=1)
         return score, anomaly_map

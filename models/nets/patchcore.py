@@ -3,8 +3,8 @@ of good-image features, computed inside the graph by matrix products, so serving
 Runtime call.
 
     image uint8 NHWC -> (x - 127) / 128 -> Lite0 features (N, D, h, w)
-      -> squared distance to each bank row: |q|^2 - 2 q.b + |b|^2   (one MatMul against the bank)
-      -> min over the bank, sqrt -> (N, 1, h, w) -> bilinear to input size -> Gaussian sigma 4
+      -> |q|^2 + min over the bank of (|b|^2 - 2 q.b)   (one MatMul against the bank), sqrt
+      -> (N, 1, h, w) -> Gaussian (sigma 4 input pixels) -> bilinear to input size
       -> anomaly_map (N, H, W); score = max of the map
 
 The cost of the search is (h * w) x bank_size x D multiply-adds per image, independent of how
@@ -33,9 +33,9 @@ class PatchCore(nn.Module):
         super().__init__()
         self.input = ImageInput(LITE0_MEAN, LITE0_STD, channels_in=channels, channels_out=3)
         self.features = features
-        self.register_buffer("bank_t", torch.zeros(features.channels, 0))  # (D, M): the MatMul's right operand
-        self.register_buffer("bank_sq", torch.zeros(1, 0))  # (1, M)
-        self.head = MapHead(height, width, MAP_SIGMA)
+        self.register_buffer("bank_t", torch.zeros(features.channels, 0))  # (D, M) = -2 x bank, transposed
+        self.register_buffer("bank_sq", torch.zeros(1, 0))  # (1, M) = squared norms of the bank rows
+        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride)
 
     @property
     def bank_size(self) -> int:
@@ -45,7 +45,7 @@ class PatchCore(nn.Module):
         if bank.ndim != 2 or bank.shape[1] != self.features.channels or bank.shape[0] == 0:
             raise ValueError(f"bank must be (M > 0, {self.features.channels}), got {tuple(bank.shape)}")
         bank = bank.detach().to(device=self.bank_t.device, dtype=torch.float32)
-        self.bank_t = bank.t().contiguous()
+        self.bank_t = (-2.0 * bank).t().contiguous()
         self.bank_sq = (bank * bank).sum(dim=1).view(1, -1)
 
     def embed(self, image: torch.Tensor) -> torch.Tensor:
@@ -56,6 +56,7 @@ class PatchCore(nn.Module):
         feats = self.embed(image)
         n, d, h, w = feats.shape
         queries = feats.permute(0, 2, 3, 1).reshape(-1, d)
-        squared = (queries * queries).sum(dim=1, keepdim=True) - 2.0 * (queries @ self.bank_t) + self.bank_sq
-        nearest = squared.amin(dim=1).clamp_min(0.0).sqrt()
+        # min_b |q - b|^2 = |q|^2 + min_b (|b|^2 - 2 q.b): one MatMul + Add over the (P, M) matrix.
+        closest = (queries @ self.bank_t + self.bank_sq).amin(dim=1)
+        nearest = (closest + (queries * queries).sum(dim=1)).clamp_min(0.0).sqrt()
         return self.head(nearest.reshape(-1, 1, h, w))
