@@ -221,14 +221,13 @@ def test_when_every_frame_is_a_part_refused_frames_are_reported_not_skipped() ->
     source.start()
     try:
         time.sleep(0.3)
-        with pytest.raises(FramesLost) as lost:
+        queued = [source.read(0.5) for _ in range(3)]
+        assert [f.frame_number for f in queued if f is not None] == [1, 2, 3]  # the first parts, in order
+        with pytest.raises(FramesLost) as lost:  # then the parts that did not fit, where they were lost
             source.read(0.5)
         assert lost.value.count >= 10
         assert source.state is CameraState.RUNNING
-        queued = [source.read(0.5) for _ in range(3)]
-        numbers = [f.frame_number for f in queued if f is not None]
-        assert numbers == [1, 2, 3]  # the parts captured first, in order
-        assert source.stats.lost == lost.value.count
+        assert source.stats.lost >= lost.value.count
     finally:
         source.stop()
 
