@@ -7,6 +7,7 @@ import enum
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from gaikan.camera.source import CameraFault, FramesLost
@@ -21,13 +22,23 @@ class Overflow(enum.StrEnum):
     REPORT_LOST = "report_lost"  # triggered: every frame is a part; a refused one is reported as lost
 
 
+@dataclass(slots=True)
+class _Lost:
+    """Frames lost at this point of the sequence (consecutive losses merge)."""
+
+    count: int
+    reason: str
+
+
 class FrameQueue(Generic[T]):
-    """A thread-safe bounded queue of grabbed images plus the faults to report after them.
+    """A thread-safe bounded queue of grabbed images, the losses between them, and a fault to
+    report after them.
 
     `put` never blocks (the grab thread must keep re-queuing driver buffers). `get` waits at most
-    `timeout` and, in this order: raises `FramesLost` when frames were refused since the last
-    report, returns the oldest queued item, raises the pending fault once everything queued
-    before it was delivered, or returns None.
+    `timeout` and hands out what happened in capture order: the next frame, or `FramesLost` for
+    frames lost at that point (refused because the queue was full, or reported by `report_lost`);
+    once everything queued was delivered, the pending fault is raised (once); else None.
+    Only frames count against `capacity`.
     """
 
     def __init__(self, capacity: int, overflow: Overflow) -> None:
@@ -35,40 +46,46 @@ class FrameQueue(Generic[T]):
             raise ValueError("queue capacity must be at least 1")
         self.capacity = capacity
         self.overflow = overflow
-        self._items: deque[T] = deque()
-        self._lost_unreported = 0
-        self._lost_reason = ""
+        self._entries: deque[T | _Lost] = deque()
+        self._frames = 0
         self._fault: CameraFault | None = None
         self._ready = threading.Condition()
 
     def put(self, item: T) -> int:
-        """Queue an item; returns how many items were discarded to make room or refused (0 or 1)."""
+        """Queue a frame; returns how many frames were discarded to make room or refused (0 or 1)."""
         with self._ready:
             discarded = 0
-            if len(self._items) >= self.capacity:
-                if self.overflow is Overflow.DROP_OLDEST:
-                    self._items.popleft()
-                else:
-                    self._lost_unreported += 1
-                    self._lost_reason = f"reader lagged: queue of {self.capacity} frames full"
-                    self._ready.notify()
+            if self._frames >= self.capacity:
+                if self.overflow is Overflow.REPORT_LOST:
+                    self._mark_lost(1, f"reader lagged: queue of {self.capacity} frames full")
                     return 1
+                while isinstance(self._entries[0], _Lost):  # only frames are dropped
+                    self._entries.popleft()
+                self._entries.popleft()
+                self._frames -= 1
                 discarded = 1
-            self._items.append(item)
+            self._entries.append(item)
+            self._frames += 1
             self._ready.notify()
             return discarded
 
     def report_lost(self, count: int, reason: str) -> None:
-        """Frames that never reached the queue (incomplete, device frame-id gap): the next `get` says so."""
-        if count <= 0:
-            return
-        with self._ready:
-            self._lost_unreported += count
-            self._lost_reason = reason
-            self._ready.notify()
+        """Frames that never reached the queue (incomplete, device frame-id gap), at this point."""
+        if count > 0:
+            with self._ready:
+                self._mark_lost(count, reason)
+
+    def _mark_lost(self, count: int, reason: str) -> None:
+        tail = self._entries[-1] if self._entries else None
+        if isinstance(tail, _Lost):
+            tail.count += count
+            tail.reason = reason
+        else:
+            self._entries.append(_Lost(count, reason))
+        self._ready.notify()
 
     def fail(self, fault: CameraFault) -> None:
-        """Report `fault` from `get` once the items queued before it were delivered."""
+        """Report `fault` from `get` once what was queued before it was delivered."""
         with self._ready:
             self._fault = fault
             self._ready.notify()
@@ -77,11 +94,12 @@ class FrameQueue(Generic[T]):
         deadline = time.monotonic() + max(timeout, 0.0)
         with self._ready:
             while True:
-                if self._lost_unreported:
-                    count, self._lost_unreported = self._lost_unreported, 0
-                    raise FramesLost(count, f"{count} frame(s) lost: {self._lost_reason}")
-                if self._items:
-                    return self._items.popleft()
+                if self._entries:
+                    entry = self._entries.popleft()
+                    if isinstance(entry, _Lost):
+                        raise FramesLost(entry.count, f"{entry.count} frame(s) lost: {entry.reason}")
+                    self._frames -= 1
+                    return entry
                 if self._fault is not None:
                     fault, self._fault = self._fault, None
                     raise fault
@@ -92,10 +110,11 @@ class FrameQueue(Generic[T]):
 
     def clear(self) -> None:
         with self._ready:
-            self._items.clear()
-            self._lost_unreported = 0
+            self._entries.clear()
+            self._frames = 0
             self._fault = None
 
     def __len__(self) -> int:
+        """Frames queued."""
         with self._ready:
-            return len(self._items)
+            return self._frames

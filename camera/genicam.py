@@ -1,262 +1,46 @@
-"""GenICam cameras (GigE Vision, USB3 Vision, …) through GenTL producers and Harvesters.
+"""GenICam cameras (GigE Vision, USB3 Vision, …) as a `FrameSource`: one Harvester and one
+image acquirer per connection, configured from `GenICamConfig`, streaming through the shared grab
+thread of `StreamingSource`.
 
-Harvesters 1.4.3 needs three work-arounds, all here:
-- an `ImageAcquirer` (and the chunk adapter it creates) registers a `weakref.finalize` holding a
-  bound method, so `destroy()` alone never frees it: ~0.4 MB of native node map per
-  create/destroy cycle. `release_acquirer` runs both finalizers, which frees everything.
-- a blocking `try_fetch(timeout=t)` waits inside GenTL while holding the GIL (other Python
-  threads ran ~35 % slower in a measurement); `GenICamConnection.grab` polls the producer's event
-  queue with a zero wait and sleeps between polls, which releases the GIL.
-- creating an acquirer on the main thread replaces the SIGINT handler (Ctrl+C would silently
-  destroy the acquirer); the previous handler is restored.
+A blocking `try_fetch(timeout=t)` in Harvesters 1.4.3 waits inside GenTL while holding the GIL
+(other Python threads ran ~35 % slower in a measurement); `GenICamConnection.grab` instead polls
+the producer's event queue with a zero wait and sleeps between polls, which releases the GIL.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
-from harvesters.core import Callback, Harvester, ImageAcquirer, ParameterKey, ParameterSet
+from harvesters.core import Callback, Harvester, ImageAcquirer
 from harvesters.util.pfnc import dict_by_ints
 
 from gaikan.camera.config import GenICamConfig
 from gaikan.camera.frame_queue import Overflow
 from gaikan.camera.genicam_nodes import MAIN_NODES, NodeInfo, apply_nodes, describe_nodes, set_node
+from gaikan.camera.gentl import (
+    chunk_adapter_of,
+    create_acquirer,
+    optional_property,
+    release_acquirer,
+    release_harvester,
+    resolve_producers,
+    select_device,
+    summaries,
+)
 from gaikan.camera.pixel_formats import canonical_format, image_bytes
 from gaikan.camera.source import CameraConfigError, CameraFault
 from gaikan.camera.streaming import Backoff, RawImage, StreamingSource
 
 log = logging.getLogger(__name__)
 
-VIKY = "viky"  # the `cti` entry naming the simulated producer shipped in the genicam wheel
-GENTL_PATH_VARIABLE = "GENICAM_GENTL64_PATH"
 TRIGGERED_QUEUE_FRAMES = 256
 FREE_RUN_QUEUE_FRAMES = 2
 _POLL_FETCH_S = 1e-4  # one look at the producer's event queue (the wait inside is 0 ms)
 _POLL_SLEEP_S = 0.001  # between looks; the GIL is free meanwhile
-
-T = TypeVar("T")
-
-_ACCESS_STATUS = {0: "unknown", 1: "available", 2: "read-only", 3: "no access", 4: "busy", 5: "open", 6: "open read-only"}
-
-
-def viky_cti() -> Path:
-    """The simulated GenTL producer in the `genicam` wheel (three devices: red, green, blue)."""
-    import genicam
-
-    return Path(genicam.__file__).parent / "viky.cti"
-
-
-def resolve_producers(cti: Sequence[str | Path], environ: dict[str, str] | None = None) -> list[Path]:
-    """The GenTL producer files to load: `cti` entries (files, folders of .cti files, or 'viky'),
-    else every .cti in the folders of GENICAM_GENTL64_PATH. Raises CameraConfigError when none."""
-    environ = dict(os.environ) if environ is None else environ
-    found: list[Path] = []
-    for entry in cti:
-        if str(entry) == VIKY:
-            found.append(viky_cti())
-            continue
-        path = Path(entry).expanduser()
-        if path.is_dir():
-            files = sorted(path.glob("*.cti"))
-            if not files:
-                raise CameraConfigError(f"camera.cti: no .cti file in folder {path}")
-            found.extend(files)
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise CameraConfigError(f"camera.cti: {path} does not exist")
-    if cti:
-        return list(dict.fromkeys(found))
-    for folder in filter(None, environ.get(GENTL_PATH_VARIABLE, "").split(os.pathsep)):
-        path = Path(folder)
-        found.extend(sorted(path.glob("*.cti")) if path.is_dir() else [path] if path.suffix == ".cti" else [])
-    if not found:
-        raise CameraConfigError(
-            f"no GenTL producer: set camera.cti (a .cti file, a folder of them, or '{VIKY}' for the simulated "
-            f"camera) or put the producer's folder in {GENTL_PATH_VARIABLE}"
-        )
-    return list(dict.fromkeys(found))
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceSummary:
-    """One device a producer offers, as `gaikan cameras` lists it."""
-
-    index: int
-    vendor: str | None
-    model: str | None
-    serial_number: str | None
-    user_id: str | None
-    device_id: str | None
-    tl_type: str | None
-    access: str
-    producer: str | None
-
-    @property
-    def label(self) -> str:
-        name = " ".join(filter(None, (self.vendor, self.model))) or "device"
-        return f"{name} {self.device_id or self.index} (serial {self.serial_number or '?'})"
-
-
-def _optional(read: Callable[[], T], default: T) -> T:
-    """A GenTL property that a producer may not provide."""
-    try:
-        return read()
-    except Exception:
-        return default
-
-
-def _summaries(harvester: Harvester) -> list[DeviceSummary]:
-    summaries = []
-    for index, info in enumerate(harvester.device_info_list):
-        status = _optional(lambda: int(info.access_status), 0)
-        summaries.append(
-            DeviceSummary(
-                index=index,
-                vendor=_optional(lambda: info.vendor, None),
-                model=_optional(lambda: info.model, None),
-                serial_number=_optional(lambda: info.serial_number, None),
-                user_id=_optional(lambda: info.user_defined_name, None) or None,
-                device_id=_optional(lambda: info.id_, None),
-                tl_type=_optional(lambda: info.tl_type, None),
-                access=_ACCESS_STATUS.get(status, str(status)),
-                producer=_optional(lambda: Path(info.parent.parent.parent.path_name).name, None),
-            )
-        )
-    return summaries
-
-
-def chunk_adapter_of(acquirer: ImageAcquirer) -> object | None:
-    """The chunk adapter an acquirer created (`destroy()` forgets it, its finalizer does not)."""
-    return getattr(acquirer, "_chunk_adapter", None)
-
-
-def release_acquirer(acquirer: ImageAcquirer, chunk_adapter: object | None = None) -> None:
-    """Destroy an acquirer so that it is really freed (see the module notes); never raises.
-    Pass its `chunk_adapter_of` taken at creation: a destroyed acquirer no longer knows it."""
-    adapter = chunk_adapter or chunk_adapter_of(acquirer)
-    try:
-        acquirer.__exit__(None, None, None)  # destroy() and detach its finalizer
-    except Exception:
-        log.debug("destroying the image acquirer failed", exc_info=True)
-    finalizer = getattr(adapter, "_finalizer", None)
-    if finalizer is not None:
-        try:
-            finalizer()
-        except Exception:
-            log.debug("releasing the chunk adapter failed", exc_info=True)
-
-
-def release_harvester(harvester: Harvester) -> None:
-    """Destroy every acquirer, close the producers; the Harvester is unusable afterwards."""
-    for acquirer in list(harvester.image_acquirers):
-        release_acquirer(acquirer)
-    try:
-        harvester.reset()
-    except Exception:
-        log.debug("resetting the Harvester failed", exc_info=True)
-
-
-@contextmanager
-def open_harvester(producers: Sequence[Path]) -> Iterator[Harvester]:
-    """A Harvester with `producers` loaded and devices enumerated, released on exit."""
-    harvester = Harvester()
-    try:
-        for producer in producers:
-            harvester.add_file(str(producer))
-        harvester.update()
-        yield harvester
-    finally:
-        release_harvester(harvester)
-
-
-def list_devices(producers: Sequence[Path]) -> list[DeviceSummary]:
-    """Every device the producers offer now."""
-    with open_harvester(producers) as harvester:
-        return _summaries(harvester)
-
-
-def select_device(
-    devices: Sequence[DeviceSummary],
-    *,
-    serial_number: str | None = None,
-    user_id: str | None = None,
-    model: str | None = None,
-    device_id: str | None = None,
-    index: int | None = None,
-) -> DeviceSummary:
-    """The one device matching every given field; `index` picks among the matches.
-
-    Raises CameraFault when none matches (it may be unplugged) and CameraConfigError when the
-    fields leave several candidates.
-    """
-    wanted = {"serial_number": serial_number, "user_id": user_id, "model": model, "device_id": device_id}
-    wanted = {key: value for key, value in wanted.items() if value is not None}
-    matches = [d for d in devices if all(getattr(d, key) == value for key, value in wanted.items())]
-    described = ", ".join(f"{k}={v!r}" for k, v in wanted.items()) or "any device"
-    available = "; ".join(d.label for d in devices) or "none"
-    if index is not None:
-        if index >= len(matches):
-            raise CameraFault(f"no device #{index} matching {described} (devices: {available})")
-        return matches[index]
-    if not matches:
-        raise CameraFault(f"no device matching {described} (devices: {available})")
-    if len(matches) > 1:
-        raise CameraConfigError(
-            f"{len(matches)} devices match {described}: choose one by serial_number, user_id, model, device_id "
-            f"or index (devices: {available})"
-        )
-    return matches[0]
-
-
-def find_device(devices: Sequence[DeviceSummary], text: str) -> DeviceSummary:
-    """The device a person names on the command line: serial number, user id, device id, model,
-    or list index."""
-    for field in ("serial_number", "user_id", "device_id", "model"):
-        matches = [d for d in devices if getattr(d, field) == text]
-        if len(matches) == 1:
-            return matches[0]
-    if text.isdigit() and int(text) < len(devices):
-        return devices[int(text)]
-    available = "; ".join(d.label for d in devices) or "none"
-    raise CameraConfigError(f"no single device named {text!r} (devices: {available})")
-
-
-@contextmanager
-def _keeping_sigint_handler() -> Iterator[None]:
-    """Harvesters replaces the SIGINT handler when an acquirer is created on the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
-def create_acquirer(harvester: Harvester, device: DeviceSummary, num_buffers: int = 4) -> ImageAcquirer:
-    """Open `device` exclusively, configured for polling fetches and no automatic chunk parsing."""
-    config = ParameterSet(
-        {
-            ParameterKey.NUM_BUFFERS_FOR_FETCH_CALL: num_buffers,
-            ParameterKey.ENABLE_AUTO_CHUNK_DATA_UPDATE: False,
-            ParameterKey.TIMEOUT_PERIOD_ON_UPDATE_EVENT_DATA_CALL: 0,
-        }
-    )
-    with _keeping_sigint_handler():
-        return harvester.create(device.index, config=config)
 
 
 def apply_trigger(node_map: Any, config: GenICamConfig, *, device: str) -> None:
@@ -310,7 +94,7 @@ class GenICamConnection:
                 self._harvester.add_file(str(producer))
             self._harvester.update()
             device = select_device(
-                _summaries(self._harvester),
+                summaries(self._harvester),
                 serial_number=config.serial_number,
                 user_id=config.user_id,
                 model=config.model,
@@ -365,10 +149,10 @@ class GenICamConnection:
         try:
             width, height = int(buffer.width), int(buffer.height)
             pixel_format = dict_by_ints.get(int(buffer.pixel_format), f"0x{int(buffer.pixel_format):08x}")
-            padding_x = _optional(lambda: int(buffer.padding_x), 0)
-            offset = _optional(lambda: int(buffer.image_offset), 0)
-            frame_id = _optional(lambda: int(buffer.frame_id), None)
-            timestamp_ns = _optional(lambda: int(buffer.timestamp_ns), None)
+            padding_x = optional_property(lambda: int(buffer.padding_x), 0)
+            offset = optional_property(lambda: int(buffer.image_offset), 0)
+            frame_id = optional_property(lambda: int(buffer.frame_id), None)
+            timestamp_ns = optional_property(lambda: int(buffer.timestamp_ns), None)
             size = image_bytes(pixel_format, width, height, padding_x)
             data = np.frombuffer(buffer.raw_buffer, dtype=np.uint8, count=size, offset=offset).copy()
         except ValueError as error:  # unknown format or a buffer too short for its image

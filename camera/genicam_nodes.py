@@ -174,15 +174,16 @@ def read_node(node_map: Any, name: str) -> NodeInfo | None:
     value: str | None = None
     if kind != "Command" and access in _READABLE:
         try:
-            value = node.to_string()
+            value = str(node.value).lower() if kind == "Boolean" else node.to_string()
         except Exception as error:
             value = f"<{_reason(error)}>"
     return NodeInfo(name=name, kind=kind, access=access.name, value=value, allowed=_allowed(node))
 
 
 def describe_nodes(node_map: Any, names: Iterable[str] | None = None) -> list[NodeInfo]:
-    """`names` (default: every feature node the device has, in its own order) that exist."""
+    """`names` (default: every feature the device has, in its own order, without the helper
+    nodes behind them) that exist."""
     if names is None:
-        names = [node.node.name for node in node_map.nodes]
+        names = [node.node.name for node in node_map.nodes if node.node.is_feature()]
     infos = (read_node(node_map, name) for name in names)
     return [info for info in infos if info is not None]

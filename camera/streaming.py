@@ -117,6 +117,7 @@ class StreamingSource:
         self._connection: Connection | None = None
         self._connection_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stuck: threading.Thread | None = None
         self._stop = threading.Event()
         self._sequence = 0  # frame numbers: one per image grabbed, never reset
         self._retry_delay: float | None = None
@@ -134,6 +135,11 @@ class StreamingSource:
     def start(self) -> None:
         if self._thread is not None:
             return
+        if self._stuck is not None:  # a grab thread that did not stop still owns the device
+            self._stuck.join(1.0)
+            if self._stuck.is_alive():
+                raise CameraFault(f"{self.label}: the previous grab thread is still blocked in the driver")
+            self._stuck = None
         self._stop.clear()
         self._queue.clear()
         self._retry_delay = None
@@ -184,6 +190,7 @@ class StreamingSource:
             if thread.is_alive():
                 log.warning("%s: grab thread did not stop within %.1f s; it closes the device when it does",
                             self.label, join_timeout_s)
+                self._stuck = thread
         else:
             self._close_connection()
         self._queue.clear()

@@ -287,6 +287,112 @@ def train(
         )
     typer.echo(f"torch vs ONNX Runtime relative error {result.parity_error:.1e}; {manifest.training.seconds:.0f} s")
 
+CtiOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cti",
+        help="GenTL producer .cti file or folder (repeatable); default: GENICAM_GENTL64_PATH, else the simulated camera",
+    ),
+]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = [headers, ["-" * width for width in widths], *rows]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+@app.command()
+def cameras(
+    cti: CtiOption = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Show this device's main nodes: serial number, user id, device id, model or list index"),
+    ] = None,
+    all_nodes: Annotated[bool, typer.Option("--all", help="With --device: every node, not just the main ones")] = False,
+) -> None:
+    """List the GenICam (GigE Vision, USB3 Vision) devices the GenTL producers offer, or one
+    device's nodes and current values."""
+    from gaikan.camera.genicam_nodes import MAIN_NODES
+    from gaikan.camera.gentl import describe_device, list_devices, producers_for_command_line
+    from gaikan.camera.source import CameraConfigError, CameraFault
+
+    try:
+        producers, note = producers_for_command_line(cti or [])
+        if note:
+            typer.echo(note, err=True)
+        if device is None:
+            devices = list_devices(producers)
+            if not devices:
+                raise _fail(f"no device found by {', '.join(p.name for p in producers)}")
+            rows = [
+                [str(d.index), d.vendor or "", d.model or "", d.serial_number or "", d.user_id or "", d.device_id or "",
+                 d.tl_type or "", d.access, d.producer or ""]
+                for d in devices
+            ]  # fmt: skip
+            typer.echo(_table(["#", "vendor", "model", "serial", "user id", "id", "tl", "access", "producer"], rows))
+            return
+        summary, nodes = describe_device(producers, device, None if all_nodes else MAIN_NODES)
+    except (CameraConfigError, CameraFault) as error:
+        raise _fail(str(error)) from error
+    typer.echo(summary.label)
+    rows = [[n.name, n.value if n.value is not None else "", n.access, n.kind, n.allowed or ""] for n in nodes]
+    typer.echo(_table(["node", "value", "access", "type", "allowed"], rows))
+
+
+@app.command()
+def grab(
+    out: Annotated[Path, typer.Option(help="Folder for the PNG files", show_default=False)],
+    count: Annotated[int, typer.Option(min=1, help="Frames to save")] = 10,
+    device: Annotated[
+        str | None, typer.Option(help="GenICam device: serial number, user id, device id, model or list index")
+    ] = None,
+    cti: CtiOption = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="With --device: GenICam node NAME=VALUE (repeatable, in order)")] = None,
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds to wait for each frame")] = 5.0,
+    quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
+) -> None:
+    """Save frames as PNG: from a GenICam device (--device), or from the camera of a settings
+    file (--config: any camera kind). Useful to collect training images from the line."""
+    import re
+
+    from gaikan.camera.config import GenICamConfig
+    from gaikan.camera.factory import open_source
+    from gaikan.camera.gentl import find_device, list_devices, producers_for_command_line
+    from gaikan.camera.grab import grab_frames
+    from gaikan.camera.source import CameraConfigError, CameraFault
+
+    if (device is None) == (config is None):
+        raise _fail("give either --device (a GenICam device) or --config (a settings file with a [camera] table)")
+    if set_ and device is None:
+        raise _fail("--set applies to --device; put node settings in the settings file's [camera.nodes]")
+    try:
+        if device is not None:
+            producers, note = producers_for_command_line(cti or [])
+            if note:
+                typer.echo(note, err=True)
+            chosen = find_device(list_devices(producers), device)
+            camera = GenICamConfig(
+                camera_id=re.sub(r"[^A-Za-z0-9_.-]+", "_", chosen.device_id or chosen.serial_number or "cam0"),
+                cti=[str(p) for p in producers],
+                device_id=chosen.device_id,
+                serial_number=None if chosen.device_id else chosen.serial_number,
+                nodes=dict(_parse_sets(set_ or [])),
+            )
+        else:
+            from gaikan.service.settings import load_settings
+
+            camera = load_settings(config).camera
+            if camera is None:
+                raise _fail(f"{config} has no [camera] table")
+        saved = grab_frames(open_source(camera), count, out, timeout_s=timeout, progress=not quiet)
+    except (CameraConfigError, CameraFault, OSError) as error:
+        raise _fail(str(error)) from error
+    typer.echo(f"saved {len(saved)} frame(s) to {out}")
+    if len(saved) < count:
+        raise _fail(f"the source ended after {len(saved)} of {count} frames")
+
 
 def main() -> None:
     app()
