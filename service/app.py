@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gaikan.service.api import audit, counts, events, models, reject, results, session, status, thresholds
+from gaikan.service.api import audit, camera, counts, events, models, reject, results, session, status, thresholds
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
 from gaikan.service.line import Line
@@ -37,7 +37,7 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
     )
     app.state.line = line
     app.state.authenticator = Authenticator(settings.api_keys)
-    for module in (status, counts, results, reject, thresholds, models, audit, events, session):
+    for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -28,6 +28,13 @@ class Metrics:
         self.persist_backlog = Gauge("gaikan_persist_backlog", "Decisions waiting to be stored", registry=self.registry)
         self.camera_reconnects = Gauge("gaikan_camera_reconnects", "Camera reconnects since start", ["camera"], registry=self.registry)
         self.camera_timeouts = Gauge("gaikan_camera_timeouts", "Camera fetch timeouts since start", ["camera"], registry=self.registry)
+        self.camera_dropped = Gauge(
+            "gaikan_camera_dropped", "Frames the camera source dropped because the reader lagged", ["camera"], registry=self.registry
+        )
+        self.camera_lost = Gauge(
+            "gaikan_camera_lost", "Frames the camera captured but could not deliver", ["camera"], registry=self.registry
+        )
+        self.camera_faults = Gauge("gaikan_camera_faults", "Camera faults detected since start", ["camera"], registry=self.registry)
         self.active_model = Gauge(
             "gaikan_active_model_info", "1 for the active model version", ["version"], registry=self.registry
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaikan.camera.frame import Frame
-from gaikan.camera.source import CameraFault, CameraState, FrameSource
+from gaikan.camera.source import FrameSource, FramesLost
 from gaikan.models.preprocess import prepare_batch
 from gaikan.service.decision import Outcome, Reason, Verdict, decide, fail_safe
 from gaikan.service.evidence import Evidence
@@ -59,6 +59,7 @@ class PipelineCounters:
     decided: int = 0
     timeouts: int = 0
     camera_faults: int = 0
+    lost: int = 0
     batches: int = 0
     last_batch_size: int = 0
     recent_latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=512))
@@ -145,23 +146,24 @@ class Pipeline:
 
     # -- acquisition -----------------------------------------------------------------------
     def _acquire_loop(self) -> None:
-        try:
-            self.source.start()
-        except Exception as error:
-            self._on_camera_fault(f"camera did not start: {error}")
+        needs_start, retry_s = True, self.config.fault_retry_s
         while not self._stop.is_set():
             try:
-                if self.source.state in (CameraState.STOPPED, CameraState.FAULTED) and self._camera_faulted:
-                    # Sources reconnect inside read(); a source that never started gets restarted here.
-                    if self.source.state is CameraState.STOPPED:
-                        self.source.start()
+                if needs_start:
+                    self.source.start()  # sources reconnect inside read() once started
+                    needs_start, retry_s = False, self.config.fault_retry_s
                 frame = self.source.read(self.config.read_timeout_s)
             except EOFError:
                 log.info("camera %s: source ended", self.source.camera_id)
                 break
-            except (CameraFault, OSError, RuntimeError) as error:
-                self._on_camera_fault(str(error))
-                self._stop.wait(self.config.fault_retry_s)
+            except FramesLost as lost:
+                self._on_frames_lost(lost)
+                continue
+            except Exception as error:  # CameraFault, configuration errors, driver errors: reject, retry
+                self._on_camera_fault(f"camera did not start: {error}" if needs_start else str(error))
+                self._stop.wait(retry_s)
+                if needs_start:
+                    retry_s = min(retry_s * 2, 5.0)
                 continue
             self._sync_camera_metrics()
             if frame is None:
@@ -171,6 +173,25 @@ class Pipeline:
                 self._camera_faulted = False
                 self._camera_error = None
             self._accept(frame)
+
+    def _on_frames_lost(self, lost: FramesLost) -> None:
+        """Parts the camera captured but could not deliver: each one is a fail-safe reject."""
+        log.warning("camera %s lost %d frame(s): %s", self.source.camera_id, lost.count, lost)
+        self._sync_camera_metrics()
+        now = time.time()
+        for _ in range(max(lost.count, 1)):
+            self.counters.lost += 1
+            self._emit(
+                DecisionRecord(
+                    frame_id=f"{self.source.camera_id}:lost-{self.counters.lost}",
+                    camera_id=self.source.camera_id,
+                    captured_at=now,
+                    decided_at=now,
+                    decision=Outcome.REJECT,
+                    reason=Reason.CAMERA_FAULT,
+                    detail=f"frame lost before inspection: {lost}",
+                )
+            )
 
     def _on_camera_fault(self, message: str) -> None:
         """The first failure of an outage emits one fail-safe reject so the PLC's stream shows it;
@@ -200,6 +221,9 @@ class Pipeline:
         camera = self.source.camera_id
         self._metrics.camera_reconnects.labels(camera=camera).set(stats.reconnects)
         self._metrics.camera_timeouts.labels(camera=camera).set(stats.timeouts)
+        self._metrics.camera_dropped.labels(camera=camera).set(stats.dropped)
+        self._metrics.camera_lost.labels(camera=camera).set(stats.lost)
+        self._metrics.camera_faults.labels(camera=camera).set(stats.faults)
 
     def _accept(self, frame: Frame) -> None:
         self.counters.frames += 1

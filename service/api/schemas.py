@@ -69,9 +69,11 @@ class CameraOut(BaseModel):
     state: str
     fps: float = Field(description="Frames received per second over the last 10 s")
     frames: int
-    dropped: int
+    dropped: int = Field(description="Frames dropped because inspection lagged (camera buffer and pipeline queue)")
+    lost: int = Field(description="Frames captured but never delivered (each rejected as camera_fault)")
     timeouts: int
     reconnects: int
+    faults: int
     incomplete: int
     error: str | None
 

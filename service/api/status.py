@@ -22,16 +22,20 @@ def healthz() -> dict[str, str]:
 
 def camera_status(line: Line) -> CameraOut:
     if line.pipeline is None:
-        return CameraOut(camera_id=None, state="none", fps=0.0, frames=0, dropped=0, timeouts=0, reconnects=0, incomplete=0, error=None)
+        return CameraOut(
+            camera_id=None, state="none", fps=0.0, frames=0, dropped=0, lost=0, timeouts=0, reconnects=0, faults=0, incomplete=0, error=None
+        )
     stats = line.pipeline.source.stats
     return CameraOut(
         camera_id=line.pipeline.source.camera_id,
         state="faulted" if line.pipeline.camera_faulted else line.pipeline.source.state.value,
         fps=round(PipelineCounters.rate(line.pipeline.counters.recent_frames), 2),
         frames=stats.frames,
-        dropped=line.pipeline.counters.dropped,
+        dropped=line.pipeline.counters.dropped + stats.dropped,
+        lost=stats.lost,
         timeouts=stats.timeouts,
         reconnects=stats.reconnects,
+        faults=stats.faults,
         incomplete=stats.incomplete,
         error=line.pipeline.camera_error or stats.last_error,
     )
