@@ -60,9 +60,10 @@ def test_without_a_model_every_part_is_rejected_with_reason_no_model(tmp_path: P
 
 
 def test_a_part_past_its_deadline_is_rejected_as_timeout_and_never_decided_twice(tmp_path: Path) -> None:
-    slow = template_package([render_part(0, i, None, 64).image for i in range(8)], version="slow", reject=2.9, slow_gflop=6)
+    # ~12 GFLOP per frame: tens of milliseconds even on a fast, idle CPU; the deadline is 5 ms.
+    slow = template_package([render_part(0, i, None, 64).image for i in range(8)], version="slow", reject=2.9, slow_gflop=12)
     model = write_package(slow, tmp_path / "slow.zip")
-    with running(_settings(tmp_path, model, count=4, fps=5, deadline_ms=40.0, max_batch=1, queue_size=16)) as line:
+    with running(_settings(tmp_path, model, count=4, fps=5, deadline_ms=5.0, max_batch=1, queue_size=16)) as line:
         wait_for(lambda: len(_all(line)) >= 4, timeout=60)
         line.pipeline.stop()  # let inference finish what it holds: late results must not add decisions
         line.recorder.wait_idle(10)
