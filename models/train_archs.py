@@ -22,6 +22,8 @@ class Architecture:
 
 
 def _registry() -> dict[str, Architecture]:
+    from gaikan.models.train_ae import AutoencoderOptions, ProjectedOptions, fit_ae, fit_ae_projected, fit_ae_ssim
+    from gaikan.models.train_gan import EfficientGanOptions, fit_efficientgan
     from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
 
     entries = [
@@ -30,6 +32,20 @@ def _registry() -> dict[str, Architecture]:
             "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
             PatchCoreOptions,
             fit_patchcore,
+        ),
+        Architecture("ae", "convolutional autoencoder, L2 loss; map = squared error", AutoencoderOptions, fit_ae),
+        Architecture("ae-ssim", "convolutional autoencoder, SSIM loss; map = 1 - SSIM", AutoencoderOptions, fit_ae_ssim),
+        Architecture(
+            "ae-projected",
+            "L2 autoencoder; map = squared difference to the input's iterative gradient projection (Dehaene et al. 2020)",
+            ProjectedOptions,
+            fit_ae_projected,
+        ),
+        Architecture(
+            "efficientgan",
+            "EfficientGAN (BiGAN E/G/D); score = lam * pixel error + (1 - lam) * discriminator feature error",
+            EfficientGanOptions,
+            fit_efficientgan,
         ),
     ]
     return {entry.name: entry for entry in entries}

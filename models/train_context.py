@@ -91,3 +91,29 @@ def batches(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """A uint8 NHWC numpy batch as a uint8 tensor on `device` (the graph's own input type)."""
     return torch.from_numpy(np.ascontiguousarray(images)).to(device)
+
+
+class BestCheckpoint:
+    """Keeps a copy of the module's weights whenever the validation loss improves."""
+
+    def __init__(self) -> None:
+        self.loss = float("inf")
+        self.epoch: int | None = None
+        self._state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, loss: float, module: torch.nn.Module, epoch: int) -> bool:
+        if not loss < self.loss:
+            return False
+        self.loss, self.epoch = loss, epoch
+        self._state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        return True
+
+    def restore(self, module: torch.nn.Module) -> None:
+        if self._state is not None:
+            module.load_state_dict(self._state)
+
+
+def shuffled_batches(count: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Index batches of one epoch in a seeded random order (the last one may be smaller)."""
+    order = torch.randperm(count, generator=generator)
+    return list(order.split(batch_size))

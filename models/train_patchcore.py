@@ -22,6 +22,9 @@ class PatchCoreOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bank_size: int = Field(4096, ge=16, le=65536, description="most memory-bank rows: the search's latency budget")
     projection_dims: int = Field(64, ge=8, le=1024, description="random projection used only by the coreset search")
+    max_patches: int = Field(
+        250_000, ge=64, description="most training patches the coreset is chosen from (a random, per-image even sample)"
+    )
     batch_size: int = Field(8, ge=1, le=256)
 
 
@@ -31,8 +34,8 @@ def fit_patchcore(context: TrainContext) -> PatchCore:
         if side % SIZE_MULTIPLE:
             raise ValueError(f"patchcore needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
     model = PatchCore(Lite0Features(), context.height, context.width, context.channels).to(context.device).eval()
-    patches = extract_patches(model, context, options.batch_size)
     generator = torch.Generator(device="cpu").manual_seed(context.seed)
+    patches = extract_patches(model, context, options.batch_size, options.max_patches, generator)
     chosen = greedy_coreset(
         patches, options.bank_size, options.projection_dims, generator, context.deadline, context
     )
@@ -42,13 +45,25 @@ def fit_patchcore(context: TrainContext) -> PatchCore:
 
 
 @torch.no_grad()
-def extract_patches(model: PatchCore, context: TrainContext, batch_size: int) -> torch.Tensor:
-    """(P, D) features of every training patch, on the fit device."""
+def extract_patches(
+    model: PatchCore, context: TrainContext, batch_size: int, max_patches: int, generator: torch.Generator
+) -> torch.Tensor:
+    """(P, D) features of the training patches, on the fit device: all of them, or when there are
+    more than `max_patches`, the same random number from every image (memory and coreset time
+    stay bounded on big training sets)."""
     chunks = []
+    per_image: int | None = None
     with context.progress(len(context.train), "patchcore features") as bar:
         for batch in batches(context.train, batch_size):
             feats = model.embed(to_tensor(batch, context.device))
-            chunks.append(feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1]))
+            n, d, h, w = feats.shape
+            if per_image is None:
+                per_image = min(h * w, -(-max_patches // len(context.train)))
+            rows = feats.permute(0, 2, 3, 1).reshape(n, h * w, d)
+            if per_image < h * w:
+                keep = torch.stack([torch.randperm(h * w, generator=generator)[:per_image] for _ in range(n)])
+                rows = torch.gather(rows, 1, keep.to(rows.device)[:, :, None].expand(-1, -1, d))
+            chunks.append(rows.reshape(-1, d))
             bar.update(len(batch))
     return torch.cat(chunks)
 

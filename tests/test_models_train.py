@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gaikan.models.package import InputSpec, PackageError, read_package, with_changes
+from gaikan.models.package import InputSpec, ModelPackage, OutputSpec, PackageError, build_manifest, read_package, with_changes
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.synthetic import write_dataset
 from gaikan.models.train import detect_colour, holdout_split, initial_thresholds, score_stats
@@ -80,6 +80,14 @@ def test_a_package_whose_manifest_does_not_match_its_graph_is_refused(synthetic_
     wrong_colour = with_changes(package, input=InputSpec(**(package.manifest.input.model_dump() | {"colour": "gray"})))
     with pytest.raises(PackageError, match="input shape"):
         OnnxModel(wrong_colour)
+    renamed = with_changes(package, outputs=OutputSpec(anomaly_map="heatmap"))
+    with pytest.raises(PackageError, match="no output 'heatmap'"):
+        OnnxModel(renamed)
+    garbage = package.onnx_bytes[: len(package.onnx_bytes) // 3]
+    fields = package.manifest.model_dump(exclude={"graph_sha256"})
+    truncated = ModelPackage(manifest=build_manifest(garbage, **fields), onnx_bytes=garbage)
+    with pytest.raises(PackageError, match="cannot load the graph"):
+        OnnxModel(truncated)
 
 
 def test_cli_trains_a_package_and_names_bad_options(synthetic_dataset: Path, tmp_path: Path) -> None:
