@@ -417,23 +417,7 @@ def test_an_engineer_uploads_activates_and_rolls_back_a_model(server: LiveServer
     assert actions[:2] == ["model.rollback", "model.activate"]
 
 
-def has_shadow_endpoints(server: LiveServer) -> bool:
-    with server.client() as client:
-        return "/api/v1/models/{version}/shadow" in client.get("/openapi.json").json()["paths"]
-
-
-def test_without_shadow_endpoints_the_page_says_so(server: LiveServer, tab: Page) -> None:
-    if has_shadow_endpoints(server):
-        pytest.skip("this server has the shadow endpoints")
-    page = tab.open(server, ENGINEER, "engineer")
-    page.wait_for_selector("#models-body tr[data-version='t1']")
-    assert page.inner_text("#models-note") == "Shadow mode is not available on this server."
-    assert page.locator("#models-body [data-action^=shadow]").count() == 0
-
-
 def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab: Page, second_model: Path) -> None:
-    if not has_shadow_endpoints(server):
-        pytest.skip("this server has no shadow endpoints yet")
     page = tab.open(server, ENGINEER, "engineer")
     page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
     uploaded(page, second_model)

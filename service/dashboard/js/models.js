@@ -1,11 +1,10 @@
 // Engineer view: model versions with upload, activate, rollback, and shadow mode with its
 // agreement figures. Shadow controls appear only when the server offers the shadow endpoints.
 
-import { ApiError, describeError } from './api.js';
+import { describeError } from './api.js';
 import { confirmAction } from './confirm.js';
 import { byId, el, report } from './dom.js';
 
-const SHADOW_PATH = '/api/v1/models/{version}/shadow';
 const AGREEMENT_EVERY_MS = 5000;
 
 function isObject(value) {
@@ -18,7 +17,6 @@ export class ModelsPanel {
     this.texts = texts;
     this.onChanged = onChanged;
     this.allowed = false;
-    this.shadowApi = null; // unknown until detected
     this.rows = [];
     this.agreementVersion = null;
     this.agreementTimer = null;
@@ -41,22 +39,7 @@ export class ModelsPanel {
     this.render();
   }
 
-  /** Whether the server has the shadow endpoints (they may land after this page). */
-  async detectShadow() {
-    try {
-      const response = await fetch('/openapi.json', { cache: 'no-store' });
-      const spec = await response.json();
-      this.shadowApi = SHADOW_PATH in (spec.paths || {});
-    } catch {
-      this.shadowApi = null;
-    }
-    const note = byId('models-note');
-    note.hidden = this.shadowApi !== false;
-    note.textContent = this.texts.t('models.shadowUnavailable');
-  }
-
   async refresh() {
-    if (this.shadowApi === null) await this.detectShadow();
     this.rows = await this.client.get('/api/v1/models');
     this.render();
     if (this.agreementVersion && !this.rows.some((row) => row.version === this.agreementVersion && row.shadow)) {
@@ -85,29 +68,27 @@ export class ModelsPanel {
             onclick: () => this.activate(row.version),
           }),
         ];
-        if (this.shadowApi !== false) {
-          if (row.shadow) {
-            actions.push(
-              el('button', { type: 'button', text: texts.t('models.agreement'), dataset: { action: 'agreement' }, onclick: () => this.showAgreement(row.version) }),
-              el('button', {
-                type: 'button',
-                text: texts.t('models.shadowStop'),
-                disabled: !this.allowed,
-                dataset: { action: 'shadow-stop' },
-                onclick: () => this.stopShadow(),
-              }),
-            );
-          } else {
-            actions.push(
-              el('button', {
-                type: 'button',
-                text: texts.t('models.shadowStart'),
-                disabled: !this.allowed || row.active || shadowing,
-                dataset: { action: 'shadow' },
-                onclick: () => this.startShadow(row.version),
-              }),
-            );
-          }
+        if (row.shadow) {
+          actions.push(
+            el('button', { type: 'button', text: texts.t('models.agreement'), dataset: { action: 'agreement' }, onclick: () => this.showAgreement(row.version) }),
+            el('button', {
+              type: 'button',
+              text: texts.t('models.shadowStop'),
+              disabled: !this.allowed,
+              dataset: { action: 'shadow-stop' },
+              onclick: () => this.stopShadow(),
+            }),
+          );
+        } else {
+          actions.push(
+            el('button', {
+              type: 'button',
+              text: texts.t('models.shadowStart'),
+              disabled: !this.allowed || row.active || shadowing,
+              dataset: { action: 'shadow' },
+              onclick: () => this.startShadow(row.version),
+            }),
+          );
         }
         return el('tr', { dataset: { version: row.version } }, [
           el('th', { scope: 'row' }, [row.version, el('small', { class: 'muted', text: `${row.name} · ${row.architecture}` })]),
@@ -125,8 +106,7 @@ export class ModelsPanel {
       const result = await action();
       report(this.message, success(result));
     } catch (error) {
-      const unavailable = error instanceof ApiError && (error.status === 404 || error.status === 405) && error.detail === 'Not Found';
-      report(this.message, unavailable ? this.texts.t('models.shadowUnavailable') : describeError(this.texts, error), 'error');
+      report(this.message, describeError(this.texts, error), 'error');
     }
     await this.refresh();
     this.onChanged();

@@ -200,7 +200,6 @@ export const STRINGS = {
     'models.agreement': 'Agreement',
     'models.shadowStarted': 'Version {version} scores the line in shadow.',
     'models.shadowStopped': 'Shadow mode stopped.',
-    'models.shadowUnavailable': 'Shadow mode is not available on this server.',
     'models.agreementTitle': 'Shadow agreement: {version} beside the active model',
     'models.agreementNone': 'No agreement figures yet.',
     'agreement.version': 'Shadow version',
