@@ -99,3 +99,28 @@ def test_triggered_overflow_rejects_the_part_instead_of_dropping_it(tmp_path: Pa
     reasons = Counter(d.record.reason.value for d in _all(line))
     assert reasons["timeout"] > 0 and reasons["score"] > 0
     assert len({d.record.frame_id for d in _all(line)}) == 12
+
+
+def test_an_opencv_video_file_runs_through_the_line(tmp_path: Path, template_model_file: Path) -> None:
+    import cv2
+
+    from gaikan.camera.config import OpenCVConfig
+    from tests.conftest import LINE_PATTERN
+
+    video = tmp_path / "line.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 64))
+    for i in range(10):
+        part = render_part(5, i, LINE_PATTERN[i % len(LINE_PATTERN)], 64)
+        writer.write(cv2.cvtColor(part.image, cv2.COLOR_RGB2BGR))
+    writer.release()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        camera=OpenCVConfig(file=video, camera_id="video", fps=50),
+        initial_model=template_model_file,
+        overflow=Overflow.BLOCK,
+    )
+    with running(settings) as line:
+        wait_for(lambda: len(_all(line)) >= 10)
+    outcomes = [d.record.decision.value for d in _all(line)]
+    expected = ["pass" if LINE_PATTERN[i % len(LINE_PATTERN)] is None else "reject" for i in range(10)]
+    assert outcomes == expected
