@@ -15,6 +15,7 @@ import numpy as np
 from gaikan.models.overlay import heatmap_overlay
 from gaikan.models.package import InputSpec
 from gaikan.service.metrics import Metrics
+from gaikan.service.threads import lower_thread_priority
 from gaikan.service.storage.decisions import DecisionStore
 
 log = logging.getLogger(__name__)
@@ -41,26 +42,41 @@ def _write_png(path: Path, rgb_or_grey: np.ndarray) -> int:
     return len(encoded)
 
 
+HEATMAP_MAX_SIDE = 1024  # the overlay is for people to look at; the part image itself is kept at full size
+
+
 def render_heatmap(evidence: Evidence) -> np.ndarray | None:
-    """The anomaly map over the frame, coloured on [0, reject threshold]."""
+    """The anomaly map over the frame, coloured on [0, reject threshold], at most 1024 px on its
+    longer side."""
     if evidence.anomaly_map is None or evidence.input_spec is None or evidence.vmax is None:
         return None
-    return heatmap_overlay(evidence.pixels, evidence.anomaly_map, evidence.input_spec, vmin=0.0, vmax=evidence.vmax)
+    return heatmap_overlay(
+        evidence.pixels, evidence.anomaly_map, evidence.input_spec, vmin=0.0, vmax=evidence.vmax, max_side=HEATMAP_MAX_SIDE
+    )
 
 
 class EvidenceWriter:
     """A thread that writes `<seq>.png` and `<seq>_heatmap.png`, records their paths on the
     decision, and deletes the oldest files once `budget_bytes` is exceeded. It never blocks the
-    caller: when `max_backlog` images wait already, new ones are skipped and counted."""
+    caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
+    lower CPU priority than inspection, so encoding pictures never slows decisions down."""
 
     def __init__(
-        self, folder: Path, store: DecisionStore, metrics: Metrics, *, budget_bytes: int, max_backlog: int = 64
+        self,
+        folder: Path,
+        store: DecisionStore,
+        metrics: Metrics,
+        *,
+        budget_bytes: int,
+        max_backlog: int = 64,
+        niceness: int = 10,
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
         self._store = store
         self._metrics = metrics
         self._budget = budget_bytes
+        self._niceness = niceness
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
@@ -96,6 +112,7 @@ class EvidenceWriter:
             self._metrics.evidence_skipped.inc()
 
     def _run(self) -> None:
+        lower_thread_priority(self._niceness)
         while (item := self._queue.get()) is not None:
             seq, evidence = item
             try:

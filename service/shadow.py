@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -16,6 +15,7 @@ import numpy as np
 
 from gaikan.service.decision import Outcome, decide
 from gaikan.service.registry import ModelRegistry
+from gaikan.service.threads import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,7 @@ class ShadowRunner:
         return self._agreements.setdefault(version, Agreement(version=version))
 
     def _run(self) -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._niceness)
-        except (OSError, AttributeError):
-            log.info("could not lower the shadow thread's priority")
+        lower_thread_priority(self._niceness)
         while (job := self._queue.get()) is not None:
             shadow = self._registry.shadow
             if shadow is None:
