@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test serve-deps test-deps demo-model clean
+.PHONY: demo test serve-deps test-deps browser screenshots demo-model clean
 
 demo: serve-deps
 	$(BIN)/gaikan demo
@@ -19,12 +19,12 @@ $(VENV)/.serve-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[cpu]'
 	touch $@
 
-# Everything the tests need: serving, training (torch 2.13.0 CPU), test tools.
-test-deps: $(VENV)/.test-installed
+# Everything the tests need: serving, training (torch 2.13.0 CPU), test tools, a browser.
+test-deps: $(VENV)/.test-installed browser
 $(VENV)/.test-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[cpu,train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cpu,train,postgres,dev]'
 	touch $@
 
 # The shipped demo model package, reproduced with one command: `gaikan train` (PatchCore, 256 px,
@@ -36,6 +36,18 @@ demo-model: test-deps
 	$(BIN)/python -c "from gaikan.models.synthetic import write_dataset; write_dataset('$(DEMO_DATA)', train_good=60, test_good=0, test_per_defect=0, size=256, seed=11)"
 	$(BIN)/gaikan train --data $(DEMO_DATA) --arch patchcore --out models/shipped/demo.zip --image-size 256 \
 		--seed 0 --device cpu --name demo --version demo-1 --set bank_size=2048 --quiet
+
+# Headless Chromium for the dashboard tests: Debian's package, installed when missing and run as
+# root (as CI is); elsewhere the browser tests skip and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the dashboard tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-ipafont-gothic >/dev/null; \
+	fi
+
+# Refresh the README's dashboard screenshots (docs/dashboard*.png) from the browser tests.
+screenshots: test-deps
+	GAIKAN_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_dashboard_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

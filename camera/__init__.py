@@ -4,6 +4,22 @@ Nothing here knows about models or the service.
 """
 
 from gaikan.camera.frame import Frame, PixelFormat
-from gaikan.camera.source import CameraFault, CameraState, CameraStats, FrameSource
+from gaikan.camera.source import (
+    CameraConfigError,
+    CameraFault,
+    CameraState,
+    CameraStats,
+    FrameSource,
+    FramesLost,
+)
 
-__all__ = ["CameraFault", "CameraState", "CameraStats", "Frame", "FrameSource", "PixelFormat"]
+__all__ = [
+    "CameraConfigError",
+    "CameraFault",
+    "CameraState",
+    "CameraStats",
+    "Frame",
+    "FrameSource",
+    "FramesLost",
+    "PixelFormat",
+]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+NodeValue = bool | int | float | str
 
 
 class ReplayConfig(BaseModel):
@@ -19,5 +21,78 @@ class ReplayConfig(BaseModel):
     loop: bool = True
 
 
-# One model per source kind; becomes a discriminated union on `kind` as sources are added.
-CameraConfig = ReplayConfig
+class LiveSourceConfig(BaseModel):
+    """What every live camera shares: how a lagging reader loses frames and how faults recover."""
+
+    model_config = ConfigDict(extra="forbid")
+    queue_frames: int | None = Field(
+        default=None,
+        ge=1,
+        description="Frames held between the grab thread and the pipeline; default 2 in free-run, 256 when triggered",
+    )
+    no_frame_fault_s: float | None = Field(
+        default=5.0, gt=0, description="Free-run: no frame for this long means the camera is lost; null = never"
+    )
+    reconnect_initial_s: float = Field(default=0.5, gt=0, description="First delay before reconnecting after a fault")
+    reconnect_max_s: float = Field(default=10.0, gt=0, description="Reconnect delays double up to this")
+
+
+class GenICamConfig(LiveSourceConfig):
+    """A GenICam camera (GigE Vision, USB3 Vision, …) through a GenTL producer and Harvesters."""
+
+    kind: Literal["genicam"] = "genicam"
+    camera_id: str = "cam0"
+    cti: list[str] = Field(
+        default_factory=list,
+        description=(
+            "GenTL producer .cti files or folders of them; 'viky' = the simulated camera shipped with the genicam "
+            "package; empty = the folders in GENICAM_GENTL64_PATH"
+        ),
+    )
+    serial_number: str | None = None
+    user_id: str | None = Field(default=None, description="The device's user-defined name (DeviceUserID)")
+    model: str | None = None
+    device_id: str | None = Field(default=None, description="The producer's device id (as `gaikan cameras` lists it)")
+    index: int | None = Field(
+        default=None, ge=0, description="Position among the devices matching the other fields (all when none given)"
+    )
+    trigger: Literal["free_run", "software", "hardware"] = "free_run"
+    trigger_source: str = Field(default="Line1", description="Hardware trigger input line")
+    trigger_activation: str | None = Field(default=None, description="e.g. RisingEdge; null = the device's setting")
+    nodes: dict[str, NodeValue] = Field(
+        default_factory=dict,
+        description="GenICam nodes set in this order after the trigger nodes, e.g. {ExposureTime: 2000, Gain: 0}",
+    )
+    num_buffers: int = Field(default=4, ge=1, description="Buffers announced to the producer (the grab thread re-queues each at once)")
+
+
+class OpenCVConfig(LiveSourceConfig):
+    """A camera OpenCV can open: a device index (UVC/V4L2), an RTSP/HTTP URL, or a video file."""
+
+    kind: Literal["opencv"] = "opencv"
+    camera_id: str = "opencv"
+    device: int | None = Field(default=None, ge=0, description="Local camera index")
+    url: str | None = Field(default=None, description="Stream URL, e.g. rtsp://192.168.1.20/stream1")
+    file: Path | None = Field(default=None, description="Video file, played once from start to end")
+    width: int | None = Field(default=None, gt=0, description="Requested capture width (devices)")
+    height: int | None = Field(default=None, gt=0, description="Requested capture height (devices)")
+    fps: float | None = Field(default=None, gt=0, description="Devices: requested rate; files: delivery rate")
+    open_timeout_s: float = Field(default=10.0, gt=0, description="Streams: give up opening after this long")
+    read_timeout_s: float = Field(default=5.0, gt=0, description="Streams: a read blocking this long is a fault")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> OpenCVConfig:
+        given = [name for name in ("device", "url", "file") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"set exactly one of device, url, file (got {', '.join(given) or 'none'})")
+        return self
+
+
+CameraConfig = Annotated[ReplayConfig | OpenCVConfig | GenICamConfig, Field(discriminator="kind")]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(CameraConfig)
+
+
+def parse_camera_config(data: dict[str, Any]) -> ReplayConfig | OpenCVConfig | GenICamConfig:
+    """Validate a camera configuration mapping (its `kind` picks the model)."""
+    return _ADAPTER.validate_python(data)

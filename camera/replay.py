@@ -10,7 +10,7 @@ import numpy as np
 
 from gaikan.camera.frame import Frame
 from gaikan.camera.pixel_formats import from_opencv_image
-from gaikan.camera.source import CameraState, CameraStats
+from gaikan.camera.source import CameraState, CameraStats, FramesLost
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
@@ -27,7 +27,8 @@ class ReplaySource:
     `fps` paces delivery (frames are released no faster than that); `fps=None` delivers
     as fast as the reader asks. With `loop`, the sequence restarts at the end; without,
     `read` raises EOFError once everything was delivered. Frame numbers keep increasing
-    across loops. The file a frame came from is in `frame.metadata["source"]`.
+    across loops. The file a frame came from is in `frame.metadata["source"]`; an image that
+    cannot be read is reported as `FramesLost` and skipped.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class ReplaySource:
         return self._stats
 
     def start(self) -> None:
+        self.stop()
         if self._path.is_dir():
             self._files = list_images(self._path)
             if not self._files:
@@ -135,8 +137,9 @@ class ReplaySource:
         path = self._files[self._index]
         self._index += 1
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise ValueError(f"cannot read image {path}")
+        if image is None:  # one bad file is one lost frame, not the end of the replay
+            self._stats.lost += 1
+            raise FramesLost(1, f"cannot read image {path}")
         return image, path.relative_to(self._path).as_posix()
 
     def _end(self) -> None:

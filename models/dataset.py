@@ -5,8 +5,9 @@
     root/test/<defect_type>/<stem>.*    defective images
     root/ground_truth/<defect_type>/<stem>_mask.png   optional masks (white = defect)
 
-A mask is paired with its image by exact name (`<stem>_mask.png`), never by sorted order
-or substring (`anomaly-1` must not pick up `anomaly-10_mask`).
+Images may be any size, grey or colour, png/jpg/bmp/tif. A mask is paired with its image by
+exact name (`<stem>_mask.png`, or another image suffix when there is no png), never by sorted
+order or substring (`anomaly-1` must not pick up `anomaly-10_mask`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 from gaikan.camera.replay import IMAGE_SUFFIXES
 from gaikan.models.package import DataFingerprint
@@ -62,9 +66,38 @@ def test_samples(root: Path) -> list[Sample]:
     samples: list[Sample] = []
     for defect_type in types:
         for path in _images_in(test_root / defect_type):
-            mask = root / "ground_truth" / defect_type / f"{path.stem}_mask.png"
-            samples.append(Sample(path=path, defect_type=defect_type, mask_path=mask if mask.is_file() else None))
+            samples.append(Sample(path=path, defect_type=defect_type, mask_path=_mask_for(root, defect_type, path.stem)))
     return samples
+
+
+_MASK_SUFFIXES = (".png", *sorted(IMAGE_SUFFIXES - {".png"}))
+
+
+def _mask_for(root: Path, defect_type: str, stem: str) -> Path | None:
+    folder = root / "ground_truth" / defect_type
+    for suffix in _MASK_SUFFIXES:
+        for candidate in (folder / f"{stem}_mask{suffix}", folder / f"{stem}_mask{suffix.upper()}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_mask(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A mask file as (H, W) bool, True = defect: bright pixels (>= 128; > 0 in a 0/1 mask; in
+    a colour mask, in any colour channel).
+    `shape`, if given, is the (height, width) of its image. DatasetError naming the file when it
+    cannot be read or its size differs from the image's."""
+    data = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None
+    mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data is not None and data.size else None
+    if mask is None:
+        raise DatasetError(f"cannot read mask file {path}")
+    if mask.ndim == 3:
+        mask = mask[:, :, :3].max(axis=2)
+    if shape is not None and mask.shape != tuple(shape):
+        raise DatasetError(
+            f"mask {path} is {mask.shape[1]}x{mask.shape[0]} but its image is {shape[1]}x{shape[0]}"
+        )
+    return mask >= 128 if mask.max() > 1 else mask > 0
 
 
 def fingerprint(files: list[Path], root: Path) -> DataFingerprint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,6 +22,14 @@ class Thresholds(BaseModel):
     review: float | None = Field(
         default=None, description="Optional lower bound of the review band; must be below `reject`."
     )
+
+    def classify(self, score: float) -> Literal["pass", "review", "reject"]:
+        """The outcome for a finite score (the one place this rule lives)."""
+        if score >= self.reject:
+            return "reject"
+        if self.review is not None and score >= self.review:
+            return "review"
+        return "pass"
 
     @model_validator(mode="after")
     def _check(self) -> Thresholds:

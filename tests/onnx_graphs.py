@@ -1,8 +1,8 @@
 """Real ONNX model packages built with `onnx.helper`, so service and evaluation tests need no torch.
 
 The "template difference" model scores an image by how far it departs from a reference image
-(the mean of good training images): anomaly_map = 5x5-smoothed mean absolute difference over
-channels, score = max of the map. It is a genuine (if simple) good-only model.
+(per-pixel mean and spread of good training images): anomaly_map = 5x5-smoothed mean over
+channels of |x - mean| / (std + 4), score = max of the map. It is a genuine (if simple) good-only model.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from gaikan.models.thresholds import Thresholds
 
 
 def template_graph(
-    reference: np.ndarray, *, nan_output: bool = False, flat_map: bool = False, input_name: str = "image", scale: float = 1.0
+    reference: np.ndarray,
+    spread: np.ndarray,
+    *,
+    nan_output: bool = False,
+    flat_map: bool = False,
+    input_name: str = "image",
+    scale: float = 1.0,
+    slow_gflop: float = 0.0,
 ) -> bytes:
     """ONNX bytes of the template-difference model for a (h, w, c) float reference image."""
     h, w, c = reference.shape
@@ -25,12 +32,32 @@ def template_graph(
         helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
         helper.make_node("Sub", ["x", "reference"], ["diff"]),
         helper.make_node("Abs", ["diff"], ["absdiff"]),
-        helper.make_node("ReduceMean", ["absdiff", "axis_c"], ["raw_map"], keepdims=0),
+        helper.make_node("Div", ["absdiff", "spread"], ["zdiff"]),
+        helper.make_node("ReduceMean", ["zdiff", "axis_c"], ["raw_map"], keepdims=0),
         helper.make_node("Unsqueeze", ["raw_map", "axis_1"], ["raw_map4"]),
         helper.make_node("AveragePool", ["raw_map4"], ["smooth4"], kernel_shape=[5, 5], pads=[2, 2, 2, 2], count_include_pad=0),
         helper.make_node("Squeeze", ["smooth4", "axis_1"], ["smooth"]),
-        helper.make_node("Mul", ["smooth", "scale"], ["map0"]),
+        helper.make_node("Mul", ["smooth", "scale"], ["map_base" if slow_gflop > 0 else "map0"]),
     ]
+    if slow_gflop > 0:
+        # Input-dependent busy work (not constant-foldable) that leaves the outputs unchanged:
+        # the pixels as 64-wide rows, multiplied by the identity again and again, then * 0.
+        rows_per_image = h * w * c // 64
+        steps = max(1, int(slow_gflop * 1e9 / (2 * rows_per_image * 64 * 64)))
+        nodes.append(helper.make_node("Reshape", ["x", "rows_shape"], ["busy0"]))
+        nodes += [helper.make_node("MatMul", [f"busy{i}", "busy_w"], [f"busy{i + 1}"]) for i in range(steps)]
+        nodes += [
+            helper.make_node("ReduceMean", [f"busy{steps}"], ["busy_mean"], keepdims=0),
+            helper.make_node("Mul", ["busy_mean", "zero"], ["busy_zero"]),
+            helper.make_node("Add", ["map_base", "busy_zero"], ["map0"]),
+        ]
+        extra_initializers = [
+            numpy_helper.from_array(np.array([-1, 64], np.int64), "rows_shape"),
+            numpy_helper.from_array(np.eye(64, dtype=np.float32), "busy_w"),
+            numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        ]
+    else:
+        extra_initializers = []
     if nan_output:
         nodes.append(helper.make_node("Mul", ["map0", "nan"], ["map1"]))
     else:
@@ -42,12 +69,14 @@ def template_graph(
         nodes.append(helper.make_node("Identity", ["map1"], ["anomaly_map"]))
     initializers = [
         numpy_helper.from_array(reference.astype(np.float32), "reference"),
+        numpy_helper.from_array(spread.astype(np.float32), "spread"),
         numpy_helper.from_array(np.array([3], np.int64), "axis_c"),
         numpy_helper.from_array(np.array([1], np.int64), "axis_1"),
         numpy_helper.from_array(np.array([1, 2], np.int64), "axes_hw"),
         numpy_helper.from_array(np.array(scale, np.float32), "scale"),
         numpy_helper.from_array(np.array(np.nan, np.float32), "nan"),
         numpy_helper.from_array(np.array([0, -1], np.int64), "flat_shape"),
+        *extra_initializers,
     ]
     graph = helper.make_graph(
         nodes,
@@ -71,7 +100,7 @@ def template_package(
     version: str = "1",
     size: int = 64,
     colour: str = "rgb",
-    reject: float = 30.0,
+    reject: float = 3.0,
     review: float | None = None,
     **graph_options: object,
 ) -> ModelPackage:
@@ -79,8 +108,8 @@ def template_package(
     spec = InputSpec(
         height=size, width=size, colour=colour, normalisation=Normalisation(mean=[0.0], std=[1.0], in_graph=True)
     )
-    reference = prepare_batch(good_images, spec).astype(np.float32).mean(axis=0)
-    onnx_bytes = template_graph(reference, **graph_options)  # type: ignore[arg-type]
+    stack = prepare_batch(good_images, spec).astype(np.float32)
+    onnx_bytes = template_graph(stack.mean(axis=0), stack.std(axis=0) + 4.0, **graph_options)  # type: ignore[arg-type]
     manifest = build_manifest(
         onnx_bytes,
         name="template",

@@ -1,0 +1,26 @@
+"""The audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.schemas import AuditOut, utc
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("", response_model=list[AuditOut], summary="Changes, newest first")
+def list_audit(
+    line: LineDep,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    action: Annotated[str | None, Query(description="e.g. thresholds.update, model.activate")] = None,
+) -> list[AuditOut]:
+    return [
+        AuditOut(id=e.id, at=utc(e.at), actor=e.actor, action=e.action, target=e.target, old=e.old, new=e.new)
+        for e in line.stores.audit.entries(limit=limit, before_id=before_id, action=action)
+    ]

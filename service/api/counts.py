@@ -1,0 +1,32 @@
+"""Decision counts by outcome since a point in time (a shift's start, for the dashboard)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.schemas import utc
+
+router = APIRouter(prefix="/api/v1", tags=["status"])
+
+
+class CountsOut(BaseModel):
+    since: datetime | None = Field(description="Start of the counted period; null counts everything stored")
+    until: datetime
+    counts: dict[str, int] = Field(description="Decisions by outcome (pass, review, reject)")
+
+
+@router.get("/counts", response_model=CountsOut, summary="Decisions by outcome since a time")
+def counts(
+    line: LineDep,
+    _: Reader,
+    since: Annotated[AwareDatetime | None, Query(description="ISO 8601 time (with zone) to count from, e.g. the shift start")] = None,
+) -> CountsOut:
+    now = time.time()
+    start = since.timestamp() if since is not None else None
+    return CountsOut(since=utc(start) if start is not None else None, until=utc(now), counts=line.stores.decisions.counts(since=start))

@@ -1,0 +1,56 @@
+"""Typed dependencies: the line, and the caller's identity checked against a role set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, APIKeyQuery
+
+from gaikan.service.auth import Authenticator, Principal
+from gaikan.service.line import Line
+from gaikan.service.settings import Role
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (roles: operator, plc, engineer)")
+# Browsers cannot set headers on EventSource or <img> requests: the key may come as ?api_key= too.
+_api_key_query = APIKeyQuery(name="api_key", auto_error=False, description="API key, for clients that cannot send headers")
+
+
+def get_line(request: Request) -> Line:
+    return request.app.state.line
+
+
+def get_authenticator(request: Request) -> Authenticator:
+    return request.app.state.authenticator
+
+
+LineDep = Annotated[Line, Depends(get_line)]
+
+
+def allow(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits callers holding one of `roles` (engineers are always admitted)."""
+    admitted = {*roles, Role.ENGINEER}
+
+    def check(
+        authenticator: Annotated[Authenticator, Depends(get_authenticator)],
+        header_key: Annotated[str | None, Security(_api_key_header)] = None,
+        query_key: Annotated[str | None, Security(_api_key_query)] = None,
+    ) -> Principal:
+        principal = authenticator.identify(header_key or query_key)
+        if principal is None:
+            raise HTTPException(status_code=401, detail="missing or unknown API key (send it in the X-API-Key header)")
+        if principal.role not in admitted:
+            raise HTTPException(
+                status_code=403,
+                detail=f"role '{principal.role}' may not do this (needs {' or '.join(sorted(r.value for r in admitted))})",
+            )
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(allow(Role.OPERATOR))]
+PlcReader = Annotated[Principal, Depends(allow(Role.OPERATOR, Role.PLC))]
+Plc = Annotated[Principal, Depends(allow(Role.PLC))]
+Engineer = Annotated[Principal, Depends(allow())]

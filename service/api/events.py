@@ -1,0 +1,43 @@
+"""Server-Sent Events: live decisions and model swaps for the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.schemas import DecisionOut
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+KEEPALIVE_S = 15.0
+
+
+def _encode(event: dict[str, Any]) -> str:
+    kind = event["type"]
+    if kind == "decision":
+        data = DecisionOut.of(event["decision"]).model_dump_json()
+    else:
+        data = json.dumps({k: v for k, v in event.items() if k != "type"})
+    return f"event: {kind}\ndata: {data}\n\n"
+
+
+@router.get("/events", summary="Live events (text/event-stream): `decision`, `model`", response_class=StreamingResponse)
+async def events(request: Request, line: LineDep, _: Reader) -> StreamingResponse:
+    async def stream() -> AsyncIterator[str]:
+        async with line.events.subscribe() as queue:
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield _encode(event)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,130 @@
+"""Model versions: upload, list, activate (hot swap), rollback."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from gaikan.service.api.deps import Engineer, LineDep, Reader
+from gaikan.service.api.errors import http_error
+from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
+from gaikan.service.decision import Outcome
+from gaikan.service.line import Line
+from gaikan.service.registry import RegistryError
+from gaikan.service.storage.model_versions import ModelVersionRow
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
+
+
+def _out(line: Line, row: ModelVersionRow) -> ModelVersionOut:
+    activations = [a for a in line.stores.versions.activations() if a.version == row.version]
+    latest = activations[-1] if activations else None
+    active, shadow = line.registry.active, line.registry.shadow
+    return ModelVersionOut(
+        version=row.version,
+        name=row.name,
+        architecture=row.architecture,
+        graph_sha256=row.graph_sha256,
+        uploaded_at=utc(row.uploaded_at),
+        uploaded_by=row.uploaded_by,
+        activated_at=utc(latest.at) if latest else None,
+        activated_by=latest.by if latest else None,
+        active=bool(active and active.version == row.version),
+        shadow=bool(shadow and shadow.version == row.version),
+        manifest=row.manifest,
+    )
+
+
+@router.get("", response_model=list[ModelVersionOut], summary="Known model versions, oldest first")
+def list_models(line: LineDep, _: Reader) -> list[ModelVersionOut]:
+    return [_out(line, row) for row in line.registry.versions()]
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413, detail=f"package larger than the {limit // (1024 * 1024)} MiB upload limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status_code=413, detail=f"package larger than the {limit // (1024 * 1024)} MiB upload limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "",
+    response_model=ModelVersionOut,
+    status_code=201,
+    summary="Upload a model package (the zip file as the request body)",
+    openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
+)
+async def upload_model(request: Request, line: LineDep, who: Engineer) -> ModelVersionOut:
+    data = await _read_limited(request, int(line.settings.max_upload_mb * 1024 * 1024))
+    if not data:
+        raise HTTPException(status_code=400, detail="empty request body: send the package zip as the body")
+    try:
+        row = await run_in_threadpool(line.registry.upload, data, actor=who.name)
+    except RegistryError as error:
+        raise http_error(error) from error
+    return _out(line, row)
+
+
+def _version_out(line: Line, version: str) -> ModelVersionOut:
+    row = line.stores.versions.get(version)
+    assert row is not None
+    return _out(line, row)
+
+
+@router.post("/rollback", response_model=ModelVersionOut, summary="Return to the previously active version")
+def rollback(line: LineDep, who: Engineer) -> ModelVersionOut:
+    try:
+        active = line.registry.rollback(actor=who.name)
+    except RegistryError as error:
+        raise http_error(error) from error
+    return _version_out(line, active.version)
+
+
+@router.delete("/shadow", status_code=204, summary="Stop shadow scoring")
+def stop_shadow(line: LineDep, who: Engineer) -> None:
+    line.registry.set_shadow(None, actor=who.name)
+
+
+@router.post("/{version}/shadow", response_model=ShadowOut, summary="Score live frames with this version beside the active one")
+def start_shadow(version: str, line: LineDep, who: Engineer) -> ShadowOut:
+    try:
+        line.registry.set_shadow(version, actor=who.name)
+    except RegistryError as error:
+        raise http_error(error) from error
+    line.shadow.reset(version)
+    return shadow_report(version, line, who)
+
+
+@router.get("/{version}/shadow", response_model=ShadowOut, summary="Agreement of a shadow version with the active model")
+def shadow_report(version: str, line: LineDep, _: Reader) -> ShadowOut:
+    agreement = line.shadow.report(version)
+    if agreement is None:
+        raise HTTPException(status_code=404, detail=f"version {version!r} has not been run in shadow mode since the service started")
+    outcomes = [o.value for o in Outcome]
+    shadow = line.registry.shadow
+    return ShadowOut(
+        version=version,
+        shadowing=bool(shadow and shadow.version == version),
+        since=utc(agreement.since),
+        frames=agreement.frames,
+        skipped=agreement.skipped,
+        errors=agreement.errors,
+        agreement=agreement.agreement,
+        confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
+        score_correlation=agreement.score_correlation,
+    )
+
+
+@router.post("/{version}/activate", response_model=ModelVersionOut, summary="Hot-swap to this version between frames")
+def activate(version: str, line: LineDep, who: Engineer) -> ModelVersionOut:
+    try:
+        line.registry.activate(version, actor=who.name)
+    except RegistryError as error:
+        raise http_error(error) from error
+    return _version_out(line, version)

@@ -1,0 +1,39 @@
+"""Live thresholds of the active model: effective from the next frame, audited."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from gaikan.models.thresholds import Thresholds
+from gaikan.service.api.deps import Engineer, LineDep, Reader
+from gaikan.service.api.errors import http_error
+from gaikan.service.api.schemas import ThresholdsOut
+from gaikan.service.registry import ActiveModel, RegistryError
+
+router = APIRouter(prefix="/api/v1/thresholds", tags=["thresholds"])
+
+
+def _out(active: ActiveModel) -> ThresholdsOut:
+    return ThresholdsOut(
+        model_version=active.version,
+        reject=active.thresholds.reject,
+        review=active.thresholds.review,
+        source=active.thresholds_source,
+        manifest=active.model.manifest.thresholds,
+    )
+
+
+@router.get("", response_model=ThresholdsOut, summary="Thresholds in force")
+def get_thresholds(line: LineDep, _: Reader) -> ThresholdsOut:
+    active = line.registry.active
+    if active is None:
+        raise HTTPException(status_code=409, detail="no active model: thresholds belong to a model version")
+    return _out(active)
+
+
+@router.put("", response_model=ThresholdsOut, summary="Set thresholds for the active model")
+def put_thresholds(body: Thresholds, line: LineDep, who: Engineer) -> ThresholdsOut:
+    try:
+        return _out(line.registry.set_thresholds(body, actor=who.name))
+    except RegistryError as error:
+        raise http_error(error) from error

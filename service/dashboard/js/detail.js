@@ -1,0 +1,90 @@
+// The detail of one part: full image, heatmap, score, reason, model version, time.
+
+import { byId, el } from './dom.js';
+import { imageUrls } from './evidence.js';
+
+export class DetailDialog {
+  constructor(client, texts, strip) {
+    this.client = client;
+    this.texts = texts;
+    this.strip = strip;
+    this.dialog = byId('detail-dialog');
+    this.current = null;
+    byId('detail-close').addEventListener('click', () => this.dialog.close());
+    byId('detail-older').addEventListener('click', () => this.step(1));
+    byId('detail-newer').addEventListener('click', () => this.step(-1));
+    this.dialog.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowLeft') this.step(-1);
+      else if (event.key === 'ArrowRight') this.step(1);
+    });
+    this.dialog.addEventListener('click', (event) => {
+      if (event.target === this.dialog) this.dialog.close(); // a click on the backdrop
+    });
+  }
+
+  async open(decision) {
+    this.current = decision;
+    this.render(decision);
+    if (!this.dialog.open) this.dialog.showModal();
+    try {
+      const fresh = await this.client.get(`/api/v1/results/${decision.seq}`);
+      if (this.current && this.current.seq === fresh.seq) {
+        this.current = fresh;
+        this.render(fresh);
+      }
+    } catch {
+      // the summary already shown stays
+    }
+  }
+
+  step(offset) {
+    if (!this.current) return;
+    const next = this.strip.neighbour(this.current.seq, offset);
+    if (next) this.open(next);
+  }
+
+  render(decision) {
+    const { texts } = this;
+    byId('detail-title').textContent = texts.t('detail.title', { seq: decision.seq });
+    const urls = imageUrls(this.client, decision);
+    const image = byId('detail-image');
+    const heatmap = byId('detail-heatmap');
+    image.hidden = !urls.image;
+    heatmap.hidden = !urls.heatmap;
+    image.closest('figure').hidden = !urls.image;
+    heatmap.closest('figure').hidden = !urls.heatmap;
+    if (urls.image) {
+      image.src = urls.image;
+      image.alt = texts.t('image.alt', { seq: decision.seq });
+    }
+    if (urls.heatmap) {
+      heatmap.src = urls.heatmap;
+      heatmap.alt = texts.t('image.heatmapAlt', { seq: decision.seq });
+    }
+    byId('detail-no-image').hidden = Boolean(urls.image);
+    byId('detail-older').disabled = !this.strip.neighbour(decision.seq, 1);
+    byId('detail-newer').disabled = !this.strip.neighbour(decision.seq, -1);
+
+    const thresholds = decision.thresholds;
+    const limits = thresholds
+      ? [texts.t('score.rejectAt', { value: texts.number(thresholds.reject, 3) })]
+          .concat(thresholds.review === null ? [] : [texts.t('score.reviewAt', { value: texts.number(thresholds.review, 3) })])
+          .join(' · ')
+      : '–';
+    const reason = texts.t(`reason.${decision.reason}`) + (decision.detail ? `: ${decision.detail}` : '');
+    const facts = [
+      ['detail.decision', texts.t(`outcome.word.${decision.decision}`), 'decision'],
+      ['detail.reason', reason, 'reason'],
+      ['detail.score', decision.score === null ? texts.t('score.none') : texts.number(decision.score, 4), 'score'],
+      ['detail.thresholds', limits, 'thresholds'],
+      ['detail.model', decision.model_version || '–', 'model'],
+      ['detail.captured', texts.dateTime(decision.captured_at), 'captured'],
+      ['detail.latency', texts.t('unit.ms', { value: texts.number(decision.latency_ms, 1) }), 'latency'],
+      ['detail.camera', decision.camera_id, 'camera'],
+      ['detail.source', decision.source || '–', 'source'],
+    ];
+    byId('detail-facts').replaceChildren(
+      ...facts.map(([label, value, name]) => el('div', { dataset: { fact: name } }, [el('dt', { text: texts.t(label) }), el('dd', { text: value })])),
+    );
+  }
+}

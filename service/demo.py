@@ -1,0 +1,57 @@
+"""The demo line: generated part images replayed as a camera, the shipped demo model, SQLite
+under a local data directory. A second start reuses what the first made."""
+
+from __future__ import annotations
+
+import shutil
+from importlib.resources import as_file, files
+from pathlib import Path
+
+from gaikan.camera.config import GenICamConfig, ReplayConfig
+from gaikan.models.synthetic import write_demo_line
+from gaikan.service.settings import Settings, load_settings
+
+DEMO_PARTS = 48
+DEMO_FPS = 4.0
+
+
+def shipped_demo_model() -> Path:
+    """Path of the demo model package shipped inside the `gaikan` distribution."""
+    resource = files("gaikan.models") / "shipped" / "demo.zip"
+    with as_file(resource) as path:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"the shipped demo model is missing ({path}); rebuild it with `make demo-model`")
+        return Path(path)
+
+
+def ensure_demo_line(data_dir: Path) -> Path:
+    """The demo line's images, generated once (atomically: an interrupted run leaves nothing half-made)."""
+    folder = Path(data_dir) / "demo-line"
+    if folder.is_dir():
+        return folder
+    partial = folder.with_name("demo-line.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    write_demo_line(partial, count=DEMO_PARTS)
+    partial.rename(folder)
+    return folder
+
+
+def demo_camera(kind: str) -> GenICamConfig | None:
+    """The camera for `gaikan demo --camera`: None keeps the replayed demo line; `genicam` is the
+    first simulated device of viky.cti (a 400x400 RGBa8 ball scene: the demo model, trained on the
+    demo parts, rejects it, which shows the line running from a real GenTL producer)."""
+    if kind == "genicam":
+        return GenICamConfig(cti=["viky"], camera_id="viky", index=0)
+    return None
+
+
+def demo_settings(data_dir: Path, *, config_file: Path | None = None, fps: float = DEMO_FPS, **overrides: object) -> Settings:
+    data_dir = Path(data_dir)
+    line = ensure_demo_line(data_dir)
+    return load_settings(
+        config_file,
+        data_dir=data_dir,
+        camera=overrides.pop("camera", None) or ReplayConfig(camera_id="demo", path=line, fps=fps, loop=True),
+        initial_model=shipped_demo_model(),
+        **overrides,
+    )

@@ -1,0 +1,48 @@
+"""Prometheus metrics, one registry per service instance (no process-global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.frames = Counter("gaikan_frames_total", "Frames received from the camera", ["camera"], registry=self.registry)
+        self.decisions = Counter(
+            "gaikan_decisions_total", "Decisions made, by outcome and reason", ["decision", "reason"], registry=self.registry
+        )
+        self.drops = Counter(
+            "gaikan_frames_dropped_total", "Frames dropped because the pipeline lagged", ["camera"], registry=self.registry
+        )
+        self.stage_latency = Histogram(
+            "gaikan_stage_latency_seconds",
+            "Per-stage latency: queue (capture to inference start), inference, decision (capture to decision), persist",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge("gaikan_queue_depth", "Frames waiting for inference", registry=self.registry)
+        self.persist_backlog = Gauge("gaikan_persist_backlog", "Decisions waiting to be stored", registry=self.registry)
+        self.camera_reconnects = Gauge("gaikan_camera_reconnects", "Camera reconnects since start", ["camera"], registry=self.registry)
+        self.camera_timeouts = Gauge("gaikan_camera_timeouts", "Camera fetch timeouts since start", ["camera"], registry=self.registry)
+        self.camera_dropped = Gauge(
+            "gaikan_camera_dropped", "Frames the camera source dropped because the reader lagged", ["camera"], registry=self.registry
+        )
+        self.camera_lost = Gauge(
+            "gaikan_camera_lost", "Frames the camera captured but could not deliver", ["camera"], registry=self.registry
+        )
+        self.camera_faults = Gauge("gaikan_camera_faults", "Camera faults detected since start", ["camera"], registry=self.registry)
+        self.active_model = Gauge(
+            "gaikan_active_model_info", "1 for the active model version", ["version"], registry=self.registry
+        )
+        self.evidence_skipped = Counter(
+            "gaikan_evidence_skipped_total", "Images not saved because the writer was behind", registry=self.registry
+        )
+
+    def set_active_model(self, version: str | None) -> None:
+        self.active_model.clear()
+        if version is not None:
+            self.active_model.labels(version=version).set(1)

@@ -1,0 +1,201 @@
+"""Model versions: upload (validated before acceptance), activate (hot swap), rollback,
+live thresholds, shadow candidate.
+
+The model that scores frames is one immutable `ActiveModel` object, replaced by reference:
+a frame is scored entirely by one model and one set of thresholds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from gaikan.models.package import ModelPackage, PackageError, read_package, read_package_bytes, write_package
+from gaikan.models.runtime import OnnxModel
+from gaikan.models.thresholds import Thresholds
+from gaikan.service.storage.audit import AuditLog
+from gaikan.service.storage.model_versions import ModelVersionRow, ModelVersionStore
+from gaikan.service.storage.thresholds import ThresholdStore
+
+
+class RegistryError(Exception):
+    """Base for registry refusals; `status_code` is the HTTP status the API answers with."""
+
+    status_code = 400
+
+
+class UnknownVersion(RegistryError):
+    status_code = 404
+
+
+class VersionConflict(RegistryError):
+    status_code = 409
+
+
+class InvalidPackage(RegistryError):
+    status_code = 422
+
+
+class NoActiveModel(RegistryError):
+    status_code = 409
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeOptions:
+    providers: Sequence[str] | None = None
+    intra_op_threads: int = 0
+    inter_op_threads: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveModel:
+    """A loaded model with the thresholds in force for it."""
+
+    model: OnnxModel
+    thresholds: Thresholds
+    thresholds_source: Literal["manifest", "override"]
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+
+class ModelRegistry:
+    def __init__(
+        self,
+        *,
+        versions: ModelVersionStore,
+        thresholds: ThresholdStore,
+        audit: AuditLog,
+        models_dir: Path,
+        runtime: RuntimeOptions = RuntimeOptions(),
+        on_swap: Callable[[ActiveModel | None], None] | None = None,
+    ) -> None:
+        self._versions = versions
+        self._thresholds = thresholds
+        self._audit = audit
+        self._models_dir = Path(models_dir)
+        self._runtime = runtime
+        self._lock = threading.Lock()  # serialises changes; reading `active` needs no lock
+        self._active: ActiveModel | None = None
+        self._shadow: ActiveModel | None = None
+        self._on_swap = on_swap
+
+    @property
+    def active(self) -> ActiveModel | None:
+        return self._active
+
+    @property
+    def shadow(self) -> ActiveModel | None:
+        return self._shadow
+
+    def versions(self) -> list[ModelVersionRow]:
+        return self._versions.all()
+
+    def activation_history(self) -> list[str]:
+        return self._versions.activation_stack()
+
+    def _swap(self, active: ActiveModel | None) -> ActiveModel | None:
+        self._active = active
+        if self._on_swap is not None:
+            self._on_swap(active)
+        return active
+
+    def _load(self, package: ModelPackage, *, intra_op_threads: int | None = None) -> OnnxModel:
+        try:
+            return OnnxModel(
+                package,
+                providers=self._runtime.providers,
+                intra_op_threads=self._runtime.intra_op_threads if intra_op_threads is None else intra_op_threads,
+                inter_op_threads=self._runtime.inter_op_threads,
+            )
+        except PackageError as error:
+            raise InvalidPackage(str(error)) from error
+
+    def upload(self, data: bytes, *, actor: str, source: str = "upload") -> ModelVersionRow:
+        """Validate a package completely (manifest, sha256, ONNX Runtime load, signature, finite
+        warm-up) and only then store it. Nothing changes when any check fails."""
+        try:
+            package = read_package_bytes(data, source=source)
+        except PackageError as error:
+            raise InvalidPackage(str(error)) from error
+        with self._lock:
+            existing = self._versions.get(package.version)
+            if existing is not None:
+                raise VersionConflict(
+                    f"model version {package.version} already exists (sha256 {existing.graph_sha256}); "
+                    "give the package a new version"
+                )
+            self._load(package)
+            path = write_package(package, self._models_dir / f"{package.version}.zip")
+            self._versions.add(package.manifest, str(path), actor=actor)
+            row = self._versions.get(package.version)
+        assert row is not None
+        return row
+
+    def _load_version(self, version: str, *, intra_op_threads: int | None = None) -> OnnxModel:
+        row = self._versions.get(version)
+        if row is None:
+            raise UnknownVersion(f"no model version {version!r}")
+        try:
+            package = read_package(Path(row.path))
+        except PackageError as error:
+            raise InvalidPackage(f"stored package for {version} is damaged: {error}") from error
+        return self._load(package, intra_op_threads=intra_op_threads)
+
+    def _with_thresholds(self, model: OnnxModel) -> ActiveModel:
+        override = self._thresholds.get(model.version)
+        if override is not None:
+            return ActiveModel(model, override, "override")
+        return ActiveModel(model, model.manifest.thresholds, "manifest")
+
+    def activate(self, version: str, *, actor: str) -> ActiveModel:
+        """Load `version` fully, then swap it in between frames."""
+        with self._lock:
+            active = self._with_thresholds(self._load_version(version))
+            previous = self._active.version if self._active else None
+            self._versions.record_activation(version, actor=actor, previous=previous)
+            self._swap(active)
+            return active
+
+    def rollback(self, *, actor: str) -> ActiveModel:
+        """Return to the version that was active before the current one."""
+        with self._lock:
+            stack = self._versions.activation_stack()
+            if len(stack) < 2:
+                raise NoActiveModel("no earlier model version to roll back to")
+            target = stack[-2]
+            active = self._with_thresholds(self._load_version(target))
+            self._versions.record_activation(target, actor=actor, previous=stack[-1], kind="rollback")
+            self._swap(active)
+            return active
+
+    def restore(self) -> ActiveModel | None:
+        """At start-up: load the version that was active when the service last ran."""
+        with self._lock:
+            stack = self._versions.activation_stack()
+            if stack:
+                self._swap(self._with_thresholds(self._load_version(stack[-1])))
+            return self._active
+
+    def set_thresholds(self, thresholds: Thresholds, *, actor: str) -> ActiveModel:
+        """Thresholds for the active model, effective from the next frame; audited."""
+        with self._lock:
+            if self._active is None:
+                raise NoActiveModel("no active model: thresholds belong to a model version")
+            self._thresholds.set(self._active.version, thresholds, actor=actor, old=self._active.thresholds)
+            active = replace(self._active, thresholds=thresholds, thresholds_source="override")
+            self._swap(active)
+            return active
+
+    def set_shadow(self, version: str | None, *, actor: str) -> ActiveModel | None:
+        """Score live frames with `version` beside the active model without affecting decisions.
+        The shadow session runs single-threaded so it cannot crowd out the active model."""
+        with self._lock:
+            previous = self._shadow.version if self._shadow else None
+            self._shadow = self._with_thresholds(self._load_version(version, intra_op_threads=1)) if version else None
+            self._audit.record(actor=actor, action="model.shadow", target=version, old=previous, new=version)
+            return self._shadow

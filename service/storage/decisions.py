@@ -1,0 +1,130 @@
+"""Decisions: append-only, `seq` assigned by the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, Row, func, insert, select, update
+
+from gaikan.models.thresholds import Thresholds
+from gaikan.service.decision import Outcome, Reason
+from gaikan.service.records import DecisionRecord, StoredDecision
+from gaikan.service.storage.schema import decisions
+
+
+def _row_values(record: DecisionRecord) -> dict[str, object]:
+    return {
+        "frame_id": record.frame_id,
+        "camera_id": record.camera_id,
+        "captured_at": record.captured_at,
+        "decided_at": record.decided_at,
+        "score": record.score,
+        "decision": record.decision.value,
+        "reason": record.reason.value,
+        "model_version": record.model_version,
+        "threshold_reject": record.thresholds.reject if record.thresholds else None,
+        "threshold_review": record.thresholds.review if record.thresholds else None,
+        "latency_ms": record.latency_ms,
+        "stages_ms": record.stages_ms,
+        "detail": record.detail,
+        "source": record.source,
+    }
+
+
+def _from_row(row: Row) -> StoredDecision:
+    thresholds = (
+        Thresholds(reject=row.threshold_reject, review=row.threshold_review)
+        if row.threshold_reject is not None
+        else None
+    )
+    record = DecisionRecord(
+        frame_id=row.frame_id,
+        camera_id=row.camera_id,
+        captured_at=row.captured_at,
+        decided_at=row.decided_at,
+        decision=Outcome(row.decision),
+        reason=Reason(row.reason),
+        score=row.score,
+        model_version=row.model_version,
+        thresholds=thresholds,
+        detail=row.detail,
+        stages_ms=dict(row.stages_ms or {}),
+        source=row.source,
+    )
+    return StoredDecision(seq=row.seq, record=record, image_path=row.image_path, heatmap_path=row.heatmap_path)
+
+
+class DecisionStore:
+    """Append and query decisions. Safe to use from several threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(self, records: Sequence[DecisionRecord]) -> list[StoredDecision]:
+        """Persist records in order in one transaction; returns them with their new `seq`s.
+        When this returns, the decisions are committed."""
+        stored: list[StoredDecision] = []
+        with self._engine.begin() as connection:
+            for record in records:
+                result = connection.execute(insert(decisions).values(**_row_values(record)))
+                stored.append(StoredDecision(seq=int(result.inserted_primary_key[0]), record=record))
+        return stored
+
+    def attach_evidence(self, seq: int, image_path: str | None, heatmap_path: str | None) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(decisions).where(decisions.c.seq == seq).values(image_path=image_path, heatmap_path=heatmap_path)
+            )
+
+    def get(self, seq: int) -> StoredDecision | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(decisions).where(decisions.c.seq == seq)).first()
+        return _from_row(row) if row else None
+
+    def after(self, seq: int, limit: int) -> list[StoredDecision]:
+        """Decisions with seq > `seq`, ascending: what a PLC has not seen yet."""
+        query = select(decisions).where(decisions.c.seq > seq).order_by(decisions.c.seq).limit(limit)
+        with self._engine.connect() as connection:
+            return [_from_row(row) for row in connection.execute(query)]
+
+    def page(
+        self,
+        *,
+        limit: int,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        decision: Outcome | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        ascending: bool = False,
+    ) -> list[StoredDecision]:
+        """Newest first (or oldest first with `ascending`), optionally filtered."""
+        query = select(decisions)
+        if before_seq is not None:
+            query = query.where(decisions.c.seq < before_seq)
+        if after_seq is not None:
+            query = query.where(decisions.c.seq > after_seq)
+        if decision is not None:
+            query = query.where(decisions.c.decision == decision.value)
+        if since is not None:
+            query = query.where(decisions.c.decided_at >= since)
+        if until is not None:
+            query = query.where(decisions.c.decided_at < until)
+        order = decisions.c.seq.asc() if ascending else decisions.c.seq.desc()
+        with self._engine.connect() as connection:
+            return [_from_row(row) for row in connection.execute(query.order_by(order).limit(limit))]
+
+    def counts(self, since: float | None = None) -> dict[str, int]:
+        """Number of decisions by outcome (every outcome present, zero if none)."""
+        query = select(decisions.c.decision, func.count()).group_by(decisions.c.decision)
+        if since is not None:
+            query = query.where(decisions.c.decided_at >= since)
+        counts = {outcome.value: 0 for outcome in Outcome}
+        with self._engine.connect() as connection:
+            for outcome, count in connection.execute(query):
+                counts[outcome] = int(count)
+        return counts
+
+    def last_seq(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.max(decisions.c.seq))).scalar() or 0)

@@ -1,0 +1,446 @@
+"""The dashboard in real headless Chromium against the real server and the replay camera.
+
+Skipped with a message where Debian's `chromium` or Playwright is missing; `make test-deps`
+installs both (Chromium when run as root, as CI is). Set GAIKAN_SCREENSHOTS=docs to refresh the
+README's screenshots (`make screenshots`); otherwise they go to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gaikan.camera.config import ReplayConfig
+from gaikan.service.settings import ApiKey, Role, Settings
+from tests.conftest import write_test_line
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("GAIKAN_CHROMIUM", "/usr/bin/chromium"))  # Debian's; another build by path
+# Playwright also gives every launch a new, empty --user-data-dir.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OPERATOR = ApiKey(name="olga", key="operator-key-for-tests-0001", role=Role.OPERATOR)
+ENGINEER = ApiKey(name="erik", key="engineer-key-for-tests-0001", role=Role.ENGINEER)
+WAIT_MS = 15_000
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed: `make test-deps` installs the dev extra"
+)
+
+
+def secret(key: ApiKey) -> str:
+    return key.key.get_secret_value()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` (`make test-deps` does, as root)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path) -> Iterator[LiveServer]:
+    """A line that keeps running: 5 parts/s looping over good parts, scratches and cracks."""
+    root = tmp_path_factory.mktemp("dashboard")
+    settings = Settings(
+        data_dir=root / "data",
+        camera=ReplayConfig(path=write_test_line(root / "line", 10), fps=5, loop=True, camera_id="cam1"),
+        initial_model=template_model_file,
+        keep_pass_fraction=1.0,
+        api_keys=[OPERATOR, ENGINEER],
+    )
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("GAIKAN_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Page:
+    """A browser tab on the dashboard that fails the test on any script error."""
+
+    def __init__(self, browser: Any, width: int = 1366, height: int = 768) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(WAIT_MS)
+        self.errors: list[str] = []
+        self.expected: list[str] = []  # error messages a test provokes on purpose
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+
+    def open(self, server: LiveServer, key: ApiKey | None, view: str = "") -> Any:
+        query = f"?api_key={secret(key)}" if key else ""
+        self.page.goto(f"{server.url}/{query}{'#' + view if view else ''}")
+        self.page.wait_for_selector("#fact-connection[data-state=live]")
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        unexpected = [error for error in self.errors if not any(part in error for part in self.expected)]
+        assert not unexpected, f"script errors in the page: {unexpected}"
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Page]:
+    page = Page(browser)
+    yield page
+    page.close()
+
+
+def current_seq(page: Any) -> int:
+    return int(page.get_attribute("#verdict", "data-seq") or 0)
+
+
+def test_the_indicator_follows_the_parts_as_they_flow(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    assert "api_key" not in page.evaluate("location.href"), "the key must not stay in the address bar"
+    seen: dict[str, int] = {}
+    for outcome in ("reject", "pass", "reject"):
+        after = current_seq(page)
+        page.wait_for_function(
+            "([outcome, after]) => { const v = document.querySelector('#verdict');"
+            " return v.dataset.outcome === outcome && Number(v.dataset.seq) > after; }",
+            arg=[outcome, after],
+        )
+        seq = current_seq(page)
+        seen[outcome] = seq
+        text = page.inner_text("#verdict-text")
+        if current_seq(page) == seq:  # still the same part: the big text says what the server decided
+            assert text == outcome.upper()
+        with server.client(secret(OPERATOR)) as client:
+            assert client.get(f"/api/v1/results/{seq}").json()["decision"] == outcome
+    assert seen["reject"] > seen["pass"]
+    assert page.inner_text("#fact-model") == "t1"
+    assert page.inner_text("#camera-state") == "connected"
+    assert int(page.inner_text("#shift-inspected").replace(",", "")) >= 3
+    assert int(page.inner_text("#hour-reject").replace(",", "")) >= 1
+    assert page.is_hidden("#alarm")
+    assert page.inner_text("#who") == "Operator: olga"
+    with page.expect_download() as download:
+        page.click("#counts-export")
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("seq,") and len(rows) > 3, "the shift's decisions download as CSV"
+
+
+def test_a_rejected_part_appears_in_the_strip_and_opens_its_detail(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    page.wait_for_selector("#reject-strip li")
+    newest_at_load = int(page.get_attribute("#reject-strip li:first-child", "data-seq") or 0)
+    page.wait_for_function(
+        "after => Number(document.querySelector('#reject-strip li:first-child').dataset.seq) > after", arg=newest_at_load
+    )
+    seq = int(page.get_attribute("#reject-strip li:first-child", "data-seq") or 0)
+    card = page.locator(f"#reject-strip li[data-seq='{seq}']")
+    card.locator("img.thumb").wait_for()
+    page.wait_for_function(
+        "seq => { const img = document.querySelector(`#reject-strip li[data-seq='${seq}'] img.thumb`);"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        arg=seq,
+    )
+
+    card.locator("button").click()
+    dialog = page.locator("#detail-dialog")
+    assert dialog.is_visible()
+    assert page.inner_text("#detail-title") == f"Part #{seq}"
+    with server.client(secret(OPERATOR)) as client:
+        stored = client.get(f"/api/v1/results/{seq}").json()
+    facts = {
+        name: page.inner_text(f"#detail-facts [data-fact={name}] dd") for name in ("decision", "reason", "score", "model")
+    }
+    assert facts == {"decision": "Reject", "reason": "Score", "score": f"{stored['score']:.4f}", "model": "t1"}
+    for image in ("#detail-image", "#detail-heatmap"):
+        page.wait_for_function(f"() => document.querySelector('{image}').naturalWidth > 0")
+    assert "/heatmap" in (page.get_attribute("#detail-heatmap", "src") or "")
+
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+    assert page.evaluate("document.activeElement.closest('li')?.dataset.seq") == str(seq), "focus returns to the card"
+
+
+def test_without_a_key_the_page_asks_for_one(server: LiveServer, tab: Page) -> None:
+    tab.expected.append("status of 401 (Unauthorized)")
+    page = tab.page
+    page.goto(server.url)
+    page.wait_for_selector("#key-dialog[open]")
+    assert page.inner_text("#verdict-meta") == "This service needs an API key."
+    page.fill("#key-input", "not-a-key-of-this-service")
+    page.click("#key-use")
+    page.wait_for_function("() => document.querySelector('#key-error').textContent === 'This key is not recognised.'")
+    page.fill("#key-input", secret(OPERATOR))
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => !document.querySelector('#key-dialog').open")
+    assert page.inner_text("#who") == "Operator: olga"
+    page.wait_for_selector("#fact-connection[data-state=live]")
+    page.wait_for_function("() => Number(document.querySelector('#verdict').dataset.seq) > 0")
+
+
+@pytest.mark.slow  # the alarm waits 5 s before calling a connection lost
+def test_a_lost_connection_raises_the_alarm_until_it_is_back(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    assert page.is_hidden("#alarm")
+    tab.expected.append("ERR_INTERNET_DISCONNECTED")
+    tab.context.set_offline(True)
+    page.wait_for_selector("#alarm[data-level=critical]")
+    assert "NO CONNECTION" in page.inner_text("#alarm")
+    assert page.get_attribute("#fact-connection", "data-state") == "lost"
+    tab.context.set_offline(False)
+    page.wait_for_selector("#fact-connection[data-state=live]")
+    assert page.is_hidden("#alarm")
+
+
+def test_the_heatmap_overlay_toggles(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    page.wait_for_function("() => { const i = document.querySelector('#part-image'); return !i.hidden && i.naturalWidth > 0; }")
+    toggle = page.locator("#heatmap-toggle")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.is_hidden("#part-heatmap")
+
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => { const h = document.querySelector('#part-heatmap'); return !h.hidden && h.naturalWidth > 0; }")
+    assert re.search(r"/api/v1/results/\d+/heatmap", page.get_attribute("#part-heatmap", "src") or "")
+
+    page.keyboard.press("h")  # the keyboard shortcut
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert page.is_hidden("#part-heatmap")
+
+
+def test_an_engineer_changes_the_reject_threshold_with_confirmation(server: LiveServer, tab: Page) -> None:
+    with server.client(secret(ENGINEER)) as client:
+        before = client.get("/api/v1/thresholds").json()
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#histogram rect.bar-reject")
+    page.wait_for_function(f"() => document.querySelector('#thr-reject').value === '{before['reject']}'")
+    assert page.is_hidden("#eng-readonly")
+
+    # Drag the reject line to the right, then nudge it with the keyboard.
+    knob = page.locator(".handle.reject circle").bounding_box()
+    assert knob is not None
+    page.mouse.move(knob["x"] + knob["width"] / 2, knob["y"] + knob["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(knob["x"] + 80, knob["y"] + 40, steps=5)
+    page.mouse.up()
+    dragged = float(page.input_value("#thr-reject"))
+    assert dragged > before["reject"]
+    page.keyboard.press("ArrowLeft")
+    assert float(page.input_value("#thr-reject")) < dragged
+    assert "would be" in page.inner_text("#thr-preview")
+
+    # Type an exact value; cancelling the confirmation changes nothing.
+    page.fill("#thr-reject", "3.25")
+    page.click("#thr-apply")
+    assert page.is_visible("#confirm-dialog")
+    assert "3.25" in page.inner_text("#confirm-body")
+    page.click("#confirm-cancel")
+    with server.client(secret(ENGINEER)) as client:
+        assert client.get("/api/v1/thresholds").json()["reject"] == before["reject"]
+
+        page.click("#thr-apply")
+        page.click("#confirm-ok")
+        page.wait_for_selector("#thr-message[data-kind=ok]")
+        try:
+            now = client.get("/api/v1/thresholds").json()
+            assert (now["reject"], now["source"]) == (3.25, "override")
+            entry = client.get("/api/v1/audit", params={"action": "thresholds.update", "limit": 1}).json()[0]
+            assert entry["actor"] == ENGINEER.name
+            assert entry["new"]["reject"] == 3.25
+            row = page.locator(f"#audit-body tr[data-id='{entry['id']}']")
+            row.wait_for()
+            assert ENGINEER.name in row.inner_text()
+            page.wait_for_function("() => document.querySelector('#thr-in-force').textContent.includes('3.25')")
+        finally:
+            client.put("/api/v1/thresholds", json={"reject": before["reject"], "review": before["review"]})
+
+
+def test_an_operator_key_cannot_change_the_thresholds(server: LiveServer, tab: Page) -> None:
+    with server.client(secret(OPERATOR)) as client:
+        before = client.get("/api/v1/thresholds").json()
+        audited = len(client.get("/api/v1/audit", params={"action": "thresholds.update"}).json())
+    page = tab.open(server, OPERATOR, "engineer")
+    page.wait_for_selector("#histogram rect")
+    assert page.is_visible("#eng-readonly")
+    assert page.is_disabled("#thr-apply")
+    assert page.is_disabled("#thr-reject")
+    assert page.get_attribute(".handle.reject", "aria-disabled") == "true"
+    assert page.is_disabled("#models-rollback")
+
+    # Even a request made by hand from the page is refused by the server.
+    tab.expected.append("status of 403 (Forbidden)")
+    status = page.evaluate(
+        "() => window.gaikan.client.request('/api/v1/thresholds', {method: 'PUT', json: {reject: 1.0}})"
+        ".then(() => 200, (error) => error.status)"
+    )
+    assert status == 403
+    with server.client(secret(OPERATOR)) as client:
+        assert client.get("/api/v1/thresholds").json() == before
+        assert len(client.get("/api/v1/audit", params={"action": "thresholds.update"}).json()) == audited
+
+
+def test_the_layout_fits_a_line_screen_and_a_tablet_and_works_from_the_keyboard(
+    server: LiveServer, browser: Any, screenshots: Path
+) -> None:
+    screen = Page(browser, 1366, 768)
+    try:
+        page = screen.open(server, ENGINEER)
+        page.wait_for_function("() => document.querySelector('#part-image').naturalWidth > 0")
+        page.click("#heatmap-toggle")
+        page.wait_for_function("() => !document.querySelector('#part-heatmap').hidden")
+        page.wait_for_selector("#reject-strip img.thumb")
+        overflow = page.evaluate(
+            "() => { const m = document.querySelector('main'), d = document.documentElement;"
+            " return [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight, m.scrollHeight - m.clientHeight]; }"
+        )
+        assert overflow == [0, 0, 0], "the line view fits 1366×768 without scrolling"
+        font_px = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#verdict')).fontSize)")
+        assert font_px >= 96, "the indicator is large enough to read from three metres"
+        page.wait_for_selector("#verdict[data-outcome=reject]")
+        page.screenshot(path=str(screenshots / "dashboard.png"))
+
+        # Keyboard only: tab to the newest reject card, open it, close it.
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("!!document.activeElement.closest('#reject-strip')"):
+                break
+        else:
+            pytest.fail("the reject strip cannot be reached with the Tab key")
+        page.keyboard.press("Enter")
+        assert page.is_visible("#detail-dialog")
+        page.keyboard.press("Escape")
+
+        page.keyboard.press("e")
+        page.wait_for_selector("#histogram rect")
+        page.wait_for_selector("#audit-body tr")
+        assert page.evaluate("document.documentElement.scrollHeight <= innerHeight"), "only the view scrolls, not the page"
+        page.set_viewport_size({"width": 1366, "height": 1000})  # down to the audit trail
+        page.screenshot(path=str(screenshots / "dashboard-engineer.png"))
+        assert page.evaluate("[...window.gaikan.texts.missing]") == [], "every UI text is in the strings table"
+    finally:
+        screen.close()
+
+    for width, height in ((768, 1024), (1024, 768)):
+        tablet = Page(browser, width, height)
+        try:
+            page = tablet.open(server, OPERATOR)
+            page.wait_for_selector("#reject-strip li")
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+            assert page.evaluate("document.querySelector('main').scrollWidth <= document.querySelector('main').clientWidth")
+            verdict = page.locator("#verdict").bounding_box()
+            assert verdict is not None and verdict["y"] + verdict["height"] <= height, "the indicator is on the first screen"
+            if (width, height) == (768, 1024):
+                page.screenshot(path=str(screenshots / "dashboard-tablet.png"))
+        finally:
+            tablet.close()
+
+
+def test_the_fail_safe_alarm_shows_when_the_line_has_no_model(
+    tmp_path: Path, browser: Any
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 5), fps=8, loop=True, camera_id="cam1"),
+    )
+    with LiveServer(settings) as server:
+        tab = Page(browser)
+        try:
+            page = tab.open(server, None)
+            page.wait_for_selector("#alarm[data-level=critical]")
+            alarm = page.inner_text("#alarm")
+            assert "FAIL-SAFE" in alarm and "no active model" in alarm
+            page.wait_for_selector("#verdict[data-outcome=reject]")
+            assert "No active model" in page.inner_text("#verdict-meta")
+            assert page.inner_text("#who") == "Local engineer (no keys)"
+            assert page.is_hidden("#key-button")
+        finally:
+            tab.close()
+
+
+@pytest.fixture(scope="module")
+def second_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Version t2 of the template model (fitted on other good parts)."""
+    from gaikan.models.package import write_package
+    from gaikan.models.synthetic import render_part
+    from tests.onnx_graphs import template_package
+
+    package = template_package([render_part(1, i, None, 64).image for i in range(16)], version="t2", reject=2.9)
+    return write_package(package, tmp_path_factory.mktemp("models") / "t2.zip")
+
+
+def uploaded(page: Any, package: Path) -> None:
+    """Upload `package` through the page unless the server has it already."""
+    if page.locator("#models-body tr[data-version='t2']").count():
+        return
+    page.set_input_files("#models-upload", str(package))
+    page.wait_for_selector("#models-body tr[data-version='t2']")
+    assert "t2" in page.inner_text("#models-message")
+
+
+def test_an_engineer_uploads_activates_and_rolls_back_a_model(server: LiveServer, tab: Page, second_model: Path) -> None:
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    uploaded(page, second_model)
+
+    page.click("#models-body tr[data-version='t2'] [data-action=activate]")
+    assert "t2" in page.inner_text("#confirm-body")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#models-body tr[data-version='t2'] .badge.active")
+    page.wait_for_function("() => document.querySelector('#fact-model').textContent === 't2'")
+    page.wait_for_selector("#audit-body tr[data-action='model.activate']")
+
+    page.click("#models-rollback")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    with server.client(secret(ENGINEER)) as client:
+        assert client.get("/api/v1/status").json()["active_model"] == "t1"
+        actions = [entry["action"] for entry in client.get("/api/v1/audit", params={"limit": 3}).json()]
+    assert actions[:2] == ["model.rollback", "model.activate"]
+
+
+def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab: Page, second_model: Path) -> None:
+    page = tab.open(server, ENGINEER, "engineer")
+    page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")
+    uploaded(page, second_model)
+    try:
+        page.click("#models-body tr[data-version='t2'] [data-action=shadow]")
+        page.wait_for_selector("#models-body tr[data-version='t2'] .badge.shadow")
+        page.wait_for_selector("#agreement:not([hidden]) #agreement-body dl")
+        assert "t2" in page.inner_text("#agreement-title")
+        compared = "#agreement-body [data-field=frames] dd"
+        for _ in range(50):  # parts flow at 5/s; the Agreement button reloads the figures
+            page.click("#models-body tr[data-version='t2'] [data-action=agreement]")
+            page.wait_for_selector(compared)
+            if int(page.inner_text(compared)) >= 3:
+                break
+            page.wait_for_timeout(200)
+        with server.client(secret(ENGINEER)) as client:
+            report = client.get("/api/v1/models/t2/shadow").json()
+        assert report["frames"] >= int(page.inner_text(compared)) >= 3
+        assert page.inner_text("#agreement-body [data-field=agreement] dd").endswith("%")
+        assert page.locator("#agreement-body table[data-field=confusion] tbody tr").count() >= 1
+        page.click("#models-body tr[data-version='t2'] [data-action=shadow-stop]")
+        page.wait_for_selector("#models-body tr[data-version='t2'] [data-action=shadow]")
+        assert page.is_hidden("#agreement")
+    finally:
+        with server.client(secret(ENGINEER)) as client:
+            client.delete("/api/v1/models/shadow")

@@ -1,0 +1,67 @@
+"""`gaikan demo`: the shipped model on the generated demo line, through the real command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live_server import free_port, wait_for
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _run_demo(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gaikan.service", "demo", "--data-dir", str(data_dir), "--port", str(port), "--fps", "15"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAIKAN_")}
+    return subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("Ctrl-C did not stop the demo within 30 s\n" + log.read_text()[-3000:]) from None
+    assert code == 0, log.read_text()[-3000:]
+
+
+@pytest.mark.slow
+def test_demo_rejects_defects_passes_good_parts_and_restarts_on_its_own_data(tmp_path: Path) -> None:
+    data_dir, port, log = tmp_path / "demo", free_port(), tmp_path / "demo.log"
+    url = f"http://127.0.0.1:{port}"
+    process = _run_demo(data_dir, port, log)
+    try:
+        wait_for(lambda: _up(url), timeout=60)
+        wait_for(lambda: httpx.get(f"{url}/api/v1/status").json()["last_seq"] >= 16, timeout=60)
+        decisions = httpx.get(f"{url}/api/v1/reject", params={"after": 0, "limit": 16}).json()["items"]
+    finally:
+        _stop(process, log)
+    assert {d["model_version"] for d in decisions} == {"demo-1"}
+    for decision in decisions:
+        expected = "pass" if decision["source"].endswith("_good.png") else "reject"
+        assert (decision["decision"], decision["reason"]) == (expected, "score"), decision
+    line_files = sorted((data_dir / "demo-line").iterdir())
+    stamps = [p.stat().st_mtime_ns for p in line_files]
+    last_seq = max(d["seq"] for d in decisions)
+
+    process = _run_demo(data_dir, port, log)
+    try:
+        wait_for(lambda: _up(url), timeout=60)
+        status = wait_for(lambda: (s := httpx.get(f"{url}/api/v1/status").json())["last_seq"] > last_seq + 4 and s, timeout=60)
+        models = httpx.get(f"{url}/api/v1/models").json()
+    finally:
+        _stop(process, log)
+    assert [p.stat().st_mtime_ns for p in sorted((data_dir / "demo-line").iterdir())] == stamps, "the line is reused"
+    assert [m["version"] for m in models] == ["demo-1"] and status["active_model"] == "demo-1"

@@ -1,0 +1,49 @@
+"""Saved part images stay within their disk budget, oldest out first."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gaikan.models.package import InputSpec, Normalisation
+from gaikan.service.decision import Outcome, Reason
+from gaikan.service.evidence import Evidence, EvidenceWriter
+from gaikan.service.line import Stores
+from gaikan.service.metrics import Metrics
+from gaikan.service.records import DecisionRecord
+from tests.live_server import wait_for
+
+SPEC = InputSpec(height=32, width=32, colour="rgb", normalisation=Normalisation(mean=[0.0], std=[1.0]))
+
+
+def _evidence(seed: int) -> Evidence:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)  # noise: PNG cannot compress it
+    return Evidence(pixels=pixels, anomaly_map=rng.random((32, 32), dtype=np.float32), input_spec=SPEC, vmax=1.0)
+
+
+def test_oldest_images_are_removed_to_stay_within_the_budget(tmp_path: Path) -> None:
+    stores = Stores.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = time.time()
+    stored = stores.decisions.append(
+        [DecisionRecord(frame_id=f"c:{i}", camera_id="c", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE, score=2.0) for i in range(6)]
+    )
+    budget = 3 * 2 * 96 * 96 * 3  # room for about three image + heatmap pairs
+    writer = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)
+    writer.start()
+    for decision in stored:
+        writer.submit(decision.seq, _evidence(decision.seq))
+    wait_for(lambda: stores.decisions.get(6).heatmap_path is not None)
+    writer.stop()
+    kept = [d.seq for d in stores.decisions.page(limit=10, ascending=True) if d.image_path]
+    assert kept and kept == list(range(7 - len(kept), 7)), "the newest are kept, the oldest removed"
+    assert len(kept) < 6
+    assert writer.used_bytes <= budget
+    files = sorted(p.name for p in (tmp_path / "images").iterdir())
+    assert files == sorted(n for s in kept for n in (f"{s}.png", f"{s}_heatmap.png"))
+
+    # A restart counts what is already on disk against the budget.
+    again = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)
+    assert again.used_bytes == writer.used_bytes
