@@ -42,3 +42,10 @@ def test_trains_exports_and_onnx_runtime_agrees_with_torch(arch: str, synthetic_
     # The batch axis is dynamic: one image alone scores as it does inside a batch.
     single = model.run(images[:1])
     assert np.allclose(single.scores, onnx.scores[:1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["ae", "efficientgan"])
+def test_same_seed_same_trained_weights(arch: str, synthetic_dataset: Path, tmp_path: Path) -> None:
+    first = train_tiny(synthetic_dataset, tmp_path / "a.zip", arch, epochs=2, options=TINY[arch])
+    second = train_tiny(synthetic_dataset, tmp_path / "b.zip", arch, epochs=2, options=TINY[arch])
+    assert first.manifest.graph_sha256 == second.manifest.graph_sha256
