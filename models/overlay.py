@@ -41,6 +41,15 @@ def heatmap_overlay(
         raise ValueError(f"expected a uint8 image, got {image.dtype}")
     if anomaly_map.ndim != 2:
         raise ValueError(f"expected an (h, w) anomaly map, got shape {anomaly_map.shape}")
+    if mask is not None and mask.shape[:2] != image.shape[:2]:
+        raise ValueError(f"mask shape {mask.shape} does not match image shape {image.shape[:2]}")
+    if max_side is not None and max(image.shape[:2]) > max_side:
+        # Shrink first: blending at full size and shrinking afterwards costs ~10x more on a 2 MP frame.
+        factor = max_side / max(image.shape[:2])
+        size = (max(1, round(image.shape[0] * factor)), max(1, round(image.shape[1] * factor)))
+        image = resize_to(image, *size)
+        if mask is not None:
+            mask = cv2.resize(np.asarray(mask, np.uint8), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     rgb = to_model_colour(image, "rgb")
     height, width = rgb.shape[:2]
     level = colour_scale(map_to_image(anomaly_map, height, width, spec), vmin, vmax)
@@ -48,13 +57,8 @@ def heatmap_overlay(
     alpha = (max_alpha * level)[:, :, None]
     blended = (rgb.astype(np.float32) * (1 - alpha) + colours.astype(np.float32) * alpha).astype(np.uint8)
     if mask is not None:
-        if mask.shape[:2] != (height, width):
-            raise ValueError(f"mask shape {mask.shape} does not match image shape {(height, width)}")
         contours, _ = cv2.findContours((np.asarray(mask) > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(blended, contours, -1, (255, 255, 255), max(1, round(max(height, width) / 200)))
-    if max_side is not None and max(height, width) > max_side:
-        factor = max_side / max(height, width)
-        blended = resize_to(blended, max(1, round(height * factor)), max(1, round(width * factor)))
     return blended
 
 

@@ -61,6 +61,7 @@ class OnnxModel:
         providers: Sequence[str] | None = None,
         intra_op_threads: int = 0,
         inter_op_threads: int = 1,
+        allow_spinning: bool = False,
     ) -> None:
         ort = _onnxruntime()
         self.package = package
@@ -69,6 +70,11 @@ class OnnxModel:
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = inter_op_threads
         options.log_severity_level = 3
+        if not allow_spinning:
+            # Idle ONNX Runtime workers sleep instead of spinning: on a few cores shared with
+            # acquisition, preprocessing and storage, spinning steals the CPU the pipeline needs
+            # (measured: 30 fps 1920x1200 line p99 176 ms spinning, 33 ms not; benchmarks/bench_pipeline.py).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 package.onnx_bytes, sess_options=options, providers=choose_providers(providers)

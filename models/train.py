@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gaikan.models.dataset import fingerprint, train_images
+from gaikan.models.metrics import score_stats
 from gaikan.models.package import (
     InputSpec,
     Manifest,
@@ -90,15 +91,6 @@ def holdout_split(count: int, fraction: float, seed: int) -> tuple[np.ndarray, n
     held = min(count - 1, max(1, round(count * fraction)))
     order = np.random.default_rng(seed).permutation(count)
     return np.sort(order[held:]), np.sort(order[:held])
-
-
-def score_stats(scores: np.ndarray) -> ScoreStats:
-    s = np.asarray(scores, np.float64)
-    p50, p95, p99 = np.percentile(s, [50, 95, 99])
-    return ScoreStats(
-        count=len(s), mean=float(s.mean()), std=float(s.std()), min=float(s.min()),
-        p50=float(p50), p95=float(p95), p99=float(p99), max=float(s.max()),
-    )  # fmt: skip
 
 
 def initial_thresholds(stats: ScoreStats) -> Thresholds:

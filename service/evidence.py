@@ -31,9 +31,18 @@ class Evidence:
     vmax: float | None  # heatmap colour scale top (the reject threshold)
 
 
+# Fast lossless PNG: light zlib, the "sub" filter and run-length matching (about 2x faster than
+# OpenCV's default filtering on camera frames, files about the same size).
+_FAST_PNG = [
+    cv2.IMWRITE_PNG_COMPRESSION, 1,
+    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB,
+    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+]  # fmt: skip
+
+
 def _write_png(path: Path, rgb_or_grey: np.ndarray) -> int:
     image = cv2.cvtColor(rgb_or_grey, cv2.COLOR_RGB2BGR) if rgb_or_grey.ndim == 3 else rgb_or_grey
-    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, encoded = cv2.imencode(".png", image, _FAST_PNG)
     if not ok:
         raise OSError(f"cannot encode {path.name}")
     temporary = path.with_suffix(".partial")

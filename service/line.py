@@ -72,6 +72,7 @@ class Line:
                 providers=settings.providers,
                 intra_op_threads=settings.intra_op_threads,
                 inter_op_threads=settings.inter_op_threads,
+                allow_spinning=settings.ort_spinning,
             ),
             on_swap=self._on_model_swap,
         )

@@ -48,6 +48,7 @@ class RuntimeOptions:
     providers: Sequence[str] | None = None
     intra_op_threads: int = 0
     inter_op_threads: int = 1
+    allow_spinning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class ModelRegistry:
                 providers=self._runtime.providers,
                 intra_op_threads=self._runtime.intra_op_threads if intra_op_threads is None else intra_op_threads,
                 inter_op_threads=self._runtime.inter_op_threads,
+                allow_spinning=self._runtime.allow_spinning,
             )
         except PackageError as error:
             raise InvalidPackage(str(error)) from error

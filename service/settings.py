@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     providers: list[str] | None = Field(default=None, description="ONNX Runtime providers; default TensorRT > CUDA > CPU")
     intra_op_threads: int = Field(default=0, ge=0, description="0 = ONNX Runtime's default (all cores)")
     inter_op_threads: int = Field(default=1, ge=1)
+    ort_spinning: bool = Field(
+        default=False, description="Let idle ONNX Runtime threads spin (lower latency alone on a machine, worse beside the pipeline)"
+    )
 
     image_budget_mb: float = Field(default=500.0, gt=0, description="Disk budget for saved part images")
     keep_pass_fraction: float = Field(default=0.02, ge=0, le=1, description="Share of passed parts whose images are kept")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 
 from gaikan.models.nets.autoencoder import ConvAutoencoder
