@@ -1,5 +1,5 @@
 """Every architecture trains a few steps on tiny generated data, exports, agrees with ONNX Runtime
-on unseen images, and loads as a package through `OnnxModel`."""
+on unseen images, loads as a package through `OnnxModel` and serves through the service's line."""
 
 from __future__ import annotations
 
@@ -42,6 +42,34 @@ def test_trains_exports_and_onnx_runtime_agrees_with_torch(arch: str, synthetic_
     # The batch axis is dynamic: one image alone scores as it does inside a batch.
     single = model.run(images[:1])
     assert np.allclose(single.scores, onnx.scores[:1], rtol=1e-4, atol=1e-6)
+    _serves_through_the_line(result.path, synthetic_dataset / "test" / "good", tmp_path / "line")
+
+
+def _serves_through_the_line(package: Path, images: Path, data_dir: Path) -> None:
+    """The package runs in the service: replayed parts are decided on its score, by its version."""
+    from gaikan.camera.config import ReplayConfig
+    from gaikan.service.line import Line
+    from gaikan.service.pipeline import Overflow
+    from gaikan.service.settings import Settings
+    from tests.live_server import wait_for
+
+    count = len(list(images.iterdir()))
+    settings = Settings(
+        data_dir=data_dir,
+        camera=ReplayConfig(path=images, fps=None, loop=False),
+        initial_model=package,
+        overflow=Overflow.BLOCK,
+    )
+    line = Line(settings)
+    line.start()
+    try:
+        wait_for(lambda: line.stores.decisions.last_seq() >= count)
+        decisions = line.stores.decisions.page(limit=100)
+    finally:
+        line.stop()
+    version = read_package(package).version
+    assert len(decisions) == count
+    assert all(d.record.reason.value == "score" and d.record.model_version == version for d in decisions)
 
 
 @pytest.mark.parametrize("arch", ["ae", "efficientgan"])
