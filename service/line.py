@@ -4,6 +4,7 @@ evidence writer, pipeline), started and stopped as a unit."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ from sqlalchemy import Engine
 
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
-from gaikan.models.package import read_package
+from gaikan.models.package import read_package_bytes
+from gaikan.service.decision import Outcome
 from gaikan.service.events import EventHub
 from gaikan.service.evidence import EvidenceWriter
 from gaikan.service.metrics import Metrics
@@ -52,6 +54,23 @@ class Stores:
             thresholds=ThresholdStore(engine),
             acks=AckStore(engine),
         )
+
+
+class OutcomeTally:
+    """All-time decision counts by outcome: counted once from the store at start, then kept up to
+    date as decisions are stored (a status request must not count millions of rows)."""
+
+    def __init__(self, initial: dict[str, int]) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict(initial)
+
+    def add(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._counts[outcome.value] = self._counts.get(outcome.value, 0) + 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
 
 
 class Line:
@@ -103,6 +122,7 @@ class Line:
                 shadow=self.shadow,
             )
         self.last_decision: StoredDecision | None = None
+        self.tally = OutcomeTally(self.stores.decisions.counts())
 
     def _on_model_swap(self, active: ActiveModel | None) -> None:
         self.metrics.set_active_model(active.version if active else None)
@@ -110,6 +130,7 @@ class Line:
 
     def _publish(self, decision: StoredDecision) -> None:
         self.last_decision = decision
+        self.tally.add(decision.record.decision)
         self.events.publish({"type": "decision", "decision": decision})
 
     def start(self) -> None:
@@ -124,12 +145,13 @@ class Line:
             self.pipeline.start()
 
     def _import_initial_model(self, path: Path) -> None:
-        package = read_package(path)
+        data = path.read_bytes()
+        version = read_package_bytes(data, source=str(path)).version
         try:
-            self.registry.upload(path.read_bytes(), actor="system", source=str(path))
+            self.registry.upload(data, actor="system", source=str(path))
         except VersionConflict:
             pass  # imported by an earlier start
-        self.registry.activate(package.version, actor="system")
+        self.registry.activate(version, actor="system")
 
     def stop(self) -> None:
         if self.pipeline is not None:

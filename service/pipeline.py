@@ -177,20 +177,9 @@ class Pipeline:
         """Parts the camera captured but could not deliver: each one is a fail-safe reject."""
         log.warning("camera %s lost %d frame(s): %s", self.source.camera_id, lost.count, lost)
         self._sync_camera_metrics()
-        now = time.time()
         for _ in range(max(lost.count, 1)):
             self.counters.lost += 1
-            self._emit(
-                DecisionRecord(
-                    frame_id=f"{self.source.camera_id}:lost-{self.counters.lost}",
-                    camera_id=self.source.camera_id,
-                    captured_at=now,
-                    decided_at=now,
-                    decision=Outcome.REJECT,
-                    reason=Reason.CAMERA_FAULT,
-                    detail=f"frame lost before inspection: {lost}",
-                )
-            )
+            self._emit_camera_fault(f"lost-{self.counters.lost}", f"frame lost before inspection: {lost}")
 
     def _on_camera_fault(self, message: str) -> None:
         """The first failure of an outage emits one fail-safe reject so the PLC's stream shows it;
@@ -202,16 +191,20 @@ class Pipeline:
         self._camera_faulted = True
         self.counters.camera_faults += 1
         log.warning("camera %s fault: %s", self.source.camera_id, message)
+        self._emit_camera_fault(f"fault-{self.counters.camera_faults}", message)
+
+    def _emit_camera_fault(self, event: str, detail: str) -> None:
+        """A camera_fault reject for a part the camera could not deliver (`<camera>:<event>`)."""
         now = time.time()
         self._emit(
             DecisionRecord(
-                frame_id=f"{self.source.camera_id}:fault-{self.counters.camera_faults}",
+                frame_id=f"{self.source.camera_id}:{event}",
                 camera_id=self.source.camera_id,
                 captured_at=now,
                 decided_at=now,
                 decision=Outcome.REJECT,
                 reason=Reason.CAMERA_FAULT,
-                detail=message,
+                detail=detail,
             )
         )
 

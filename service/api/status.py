@@ -55,7 +55,7 @@ def status(line: LineDep, _: Reader) -> StatusOut:
         active_model=active.version if active else None,
         shadow_model=shadow.version if shadow else None,
         thresholds=active.thresholds if active else None,
-        counts=line.stores.decisions.counts(),
+        counts=line.tally.snapshot(),
         counts_last_hour=line.stores.decisions.counts(since=time.time() - 3600),
         last_decision=DecisionOut.of(last) if last else None,
         last_seq=line.stores.decisions.last_seq(),
