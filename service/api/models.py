@@ -11,14 +11,18 @@ from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
 from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
 from gaikan.service.registry import RegistryError
-from gaikan.service.storage.model_versions import ModelVersionRow
+from gaikan.service.storage.model_versions import Activation, ModelVersionRow
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 
-def _out(line: Line, row: ModelVersionRow) -> ModelVersionOut:
-    activations = [a for a in line.stores.versions.activations() if a.version == row.version]
-    latest = activations[-1] if activations else None
+def _latest_activations(line: Line) -> dict[str, Activation]:
+    """The most recent activation of each version, read in one query."""
+    return {activation.version: activation for activation in line.stores.versions.activations()}
+
+
+def _out(line: Line, row: ModelVersionRow, latest_activations: dict[str, Activation]) -> ModelVersionOut:
+    latest = latest_activations.get(row.version)
     active, shadow = line.registry.active, line.registry.shadow
     return ModelVersionOut(
         version=row.version,
@@ -37,7 +41,8 @@ def _out(line: Line, row: ModelVersionRow) -> ModelVersionOut:
 
 @router.get("", response_model=list[ModelVersionOut], summary="Known model versions, oldest first")
 def list_models(line: LineDep, _: Reader) -> list[ModelVersionOut]:
-    return [_out(line, row) for row in line.registry.versions()]
+    latest = _latest_activations(line)
+    return [_out(line, row, latest) for row in line.registry.versions()]
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -68,13 +73,13 @@ async def upload_model(request: Request, line: LineDep, who: Engineer) -> ModelV
         row = await run_in_threadpool(line.registry.upload, data, actor=who.name)
     except RegistryError as error:
         raise http_error(error) from error
-    return _out(line, row)
+    return _out(line, row, _latest_activations(line))
 
 
 def _version_out(line: Line, version: str) -> ModelVersionOut:
     row = line.stores.versions.get(version)
     assert row is not None
-    return _out(line, row)
+    return _out(line, row, _latest_activations(line))
 
 
 @router.post("/rollback", response_model=ModelVersionOut, summary="Return to the previously active version")
