@@ -45,8 +45,8 @@ class Recorder:
         self._queue: queue.SimpleQueue[tuple[DecisionRecord, Evidence | None] | None] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
         self._thread = threading.Thread(target=self._run, name="gaikan-recorder", daemon=True)
-        self._idle = threading.Event()
-        self._idle.set()
+        self._pending = 0  # submitted, not yet stored
+        self._pending_changed = threading.Condition()
 
     def add_listener(self, listener: Listener) -> None:
         """Called (on the recorder thread) with every decision once it is stored."""
@@ -62,13 +62,15 @@ class Recorder:
 
     def submit(self, record: DecisionRecord, evidence: Evidence | None = None) -> None:
         """Queue a decision for storage; never blocks."""
-        self._idle.clear()
+        with self._pending_changed:
+            self._pending += 1
         self._queue.put((record, evidence))
         self._metrics.persist_backlog.set(self._queue.qsize())
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until everything submitted has been stored (for orderly shutdown and tests)."""
-        return self._idle.wait(timeout)
+        with self._pending_changed:
+            return self._pending_changed.wait_for(lambda: self._pending == 0, timeout)
 
     def _run(self) -> None:
         stopping = False
@@ -87,9 +89,9 @@ class Recorder:
                     break
                 group.append(item)
             self._persist(group)
-            if self._queue.empty():
-                self._idle.set()
-        self._idle.set()
+            with self._pending_changed:
+                self._pending -= len(group)
+                self._pending_changed.notify_all()
 
     def _persist(self, group: list[tuple[DecisionRecord, Evidence | None]]) -> None:
         started = time.monotonic()
