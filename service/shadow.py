@@ -9,7 +9,9 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +20,8 @@ from gaikan.service.registry import ModelRegistry
 from gaikan.service.workers import Worker, put_stop_marker
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -95,9 +99,10 @@ class ShadowRunner:
         with self._lock:
             self._agreements[version] = Agreement(version=version)
 
-    def report(self, version: str) -> Agreement | None:
+    def reports(self, view: Callable[[Agreement], T]) -> dict[str, T]:
+        """`view` of every version's agreement, each taken consistently under the lock."""
         with self._lock:
-            return self._agreements.get(version)
+            return {version: view(agreement) for version, agreement in self._agreements.items()}
 
     def submit(self, pixels: list[np.ndarray], outcomes: list[Outcome], scores: list[float | None]) -> None:
         """Offer frames the active model just decided; dropped (and counted) when the shadow is behind."""

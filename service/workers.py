@@ -9,6 +9,9 @@ what it must); `wake` (optional) unblocks a loop that waits on something else, s
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.process
 import os
 import queue
 import threading
@@ -110,3 +113,70 @@ def put_stop_marker(work: queue.Queue[object | None], timeout_s: float = 5.0) ->
         work.put(None, timeout=timeout_s)
     except queue.Full:
         log.warning("work queue full at stop: its loop ends once it has drained it")
+
+
+class ProcessWorker:
+    """The same lifecycle for a child process (multiprocessing, spawn): `start` creates a fresh
+    process, `stop` gives it one stop signal, joins with a timeout and logs (then kills) a
+    survivor; optionally at a lower CPU priority."""
+
+    def __init__(self, name: str, target: Callable[..., None], *, niceness: int = 0, join_timeout_s: float = 30.0) -> None:
+        self.name = name
+        self._target = target
+        self._niceness = niceness
+        self._join_timeout_s = join_timeout_s
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    @property
+    def context(self) -> multiprocessing.context.SpawnContext:
+        """Make the pipes and queues the process is started with from this context."""
+        return self._context  # type: ignore[return-value]
+
+    def start(self, *args: object) -> None:
+        if self.alive:
+            raise RuntimeError(f"process {self.name} is already running")
+        self._process = self._context.Process(target=self._target, args=args, name=self.name, daemon=True)
+        self._process.start()
+        if self._niceness and self._process.pid is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._process.pid, self._niceness)
+            except OSError:
+                log.info("could not lower the priority of process %s", self.name)
+
+    def stop(self, signal: Callable[[], None] | None = None) -> bool:
+        """Send the stop signal (when given and alive), join with the timeout; a survivor is
+        logged and killed. True when it ended by itself."""
+        process = self._process
+        if process is None:
+            return True
+        if signal is not None and process.is_alive():
+            try:
+                signal()
+            except Exception:
+                log.exception("could not signal process %s to stop", self.name)
+        process.join(timeout=self._join_timeout_s)
+        ended = not process.is_alive()
+        if not ended:
+            log.warning("process %s (pid %s) did not stop within %.1f s: killed", self.name, process.pid, self._join_timeout_s)
+            self.kill()
+        self._process = None
+        return ended
+
+    def kill(self) -> None:
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode if self._process is not None else None
