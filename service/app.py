@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, metrics, dashboard, and the line's lifecycle."""
+"""The FastAPI application: routes, metrics, dashboard, and the lifecycle of the API context
+(stores, line client → line process)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,27 @@ from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from gaikan.service.api import audit, camera, counts, events, models, reject, results, session, status, thresholds
+from gaikan.service.api import audit, camera, counts, errors, events, models, reject, results, session, status, thresholds
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
-from gaikan.service.line import Line
+from gaikan.service.services import Services
+from gaikan.service.services.context import ApiContext
 from gaikan.service.settings import Settings
 
 
-def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
-    """The app for `settings`. The line starts with the app and stops with it."""
-    line = line or Line(settings)
+def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI:
+    """The app for `settings`. The line process starts with the app and stops with it."""
+    services = Services.of(context or ApiContext.build(settings))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        line.start()
+        services.context.start()
         try:
             yield
         finally:
-            line.stop()
+            services.context.stop()
 
     app = FastAPI(
         title="Gaikan",
@@ -35,14 +37,15 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.line = line
+    app.state.services = services
     app.state.authenticator = Authenticator(settings.api_keys)
+    errors.install(app)
     for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(line.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     dashboard = files("gaikan.service") / "dashboard"
     app.mount("/", DashboardFiles(directory=str(dashboard), html=True), name="dashboard")

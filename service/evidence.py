@@ -15,8 +15,8 @@ import numpy as np
 from gaikan.models.overlay import heatmap_overlay
 from gaikan.models.package import InputSpec
 from gaikan.service.metrics import Metrics
-from gaikan.service.threads import lower_thread_priority
 from gaikan.service.storage.decisions import DecisionStore
+from gaikan.service.workers import Worker, put_stop_marker
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,10 @@ class EvidenceWriter:
         self._store = store
         self._metrics = metrics
         self._budget = budget_bytes
-        self._niceness = niceness
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
-        self._thread = threading.Thread(target=self._run, name="gaikan-evidence", daemon=True)
+        self._worker = Worker("gaikan-evidence", self._run, wake=lambda: put_stop_marker(self._queue), niceness=niceness)
         self._scan()
 
     def _scan(self) -> None:
@@ -108,11 +107,10 @@ class EvidenceWriter:
         return self._total
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
+        self._worker.stop()
 
     def submit(self, seq: int, evidence: Evidence) -> None:
         try:
@@ -120,9 +118,11 @@ class EvidenceWriter:
         except queue.Full:
             self._metrics.evidence_skipped.inc()
 
-    def _run(self) -> None:
-        lower_thread_priority(self._niceness)
-        while (item := self._queue.get()) is not None:
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set() or not self._queue.empty():
+            item = self._queue.get()
+            if item is None:
+                break
             seq, evidence = item
             try:
                 self._save(seq, evidence)

@@ -1,11 +1,12 @@
-"""The composition root: one inspection line built from settings (store, registry, recorder,
-evidence writer, pipeline), started and stopped as a unit."""
+"""The line's composition root: one inspection line built from settings (store, registry,
+recorder, evidence writer, shadow runner, pipeline), started and stopped as a unit. It runs inside
+the line process (`service/line_process.py`); tests may also run it in their own process."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +15,10 @@ from sqlalchemy import Engine
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
-from gaikan.service.decision import Outcome
-from gaikan.service.events import EventHub
 from gaikan.service.evidence import EvidenceWriter
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
-from gaikan.service.records import StoredDecision
+from gaikan.service.line_protocol import DecisionStored, ModelSwapped
 from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
@@ -56,32 +55,15 @@ class Stores:
         )
 
 
-class OutcomeTally:
-    """All-time decision counts by outcome: counted once from the store at start, then kept up to
-    date as decisions are stored (a status request must not count millions of rows)."""
-
-    def __init__(self, initial: dict[str, int]) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict(initial)
-
-    def add(self, outcome: Outcome) -> None:
-        with self._lock:
-            self._counts[outcome.value] = self._counts.get(outcome.value, 0) + 1
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-
 class Line:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, on_event: Callable[[DecisionStored | ModelSwapped], None] | None = None) -> None:
         self.settings = settings
         self.started_at = time.time()
+        self._on_event = on_event
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.stores = Stores.open(settings.database)
         self.metrics = Metrics()
-        self.events = EventHub()
         self.registry = ModelRegistry(
             versions=self.stores.versions,
             thresholds=self.stores.thresholds,
@@ -104,7 +86,8 @@ class Line:
         self.recorder = Recorder(
             self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction
         )
-        self.recorder.add_listener(self._publish)
+        if on_event is not None:
+            self.recorder.add_listener(lambda decision: on_event(DecisionStored(decision)))
         self.shadow = ShadowRunner(self.registry)
         self.pipeline: Pipeline | None = None
         if settings.camera is not None:
@@ -121,17 +104,12 @@ class Line:
                 ),
                 shadow=self.shadow,
             )
-        self.last_decision: StoredDecision | None = None
-        self.tally = OutcomeTally(self.stores.decisions.counts())
 
     def _on_model_swap(self, active: ActiveModel | None) -> None:
-        self.metrics.set_active_model(active.version if active else None)
-        self.events.publish({"type": "model", "version": active.version if active else None})
-
-    def _publish(self, decision: StoredDecision) -> None:
-        self.last_decision = decision
-        self.tally.add(decision.record.decision)
-        self.events.publish({"type": "decision", "decision": decision})
+        version = active.version if active else None
+        self.metrics.set_active_model(version)
+        if self._on_event is not None:
+            self._on_event(ModelSwapped(version))
 
     def start(self) -> None:
         """Restore the last active model (or import the initial one), then start the line."""
@@ -176,4 +154,11 @@ class Line:
             reasons.append("camera_fault")
         elif not self.pipeline.running:
             reasons.append("pipeline_stopped")
+        elif self.pipeline.inference_busy_s() > self.inference_stall_s:
+            reasons.append("inference_stalled")
         return reasons
+
+    @property
+    def inference_stall_s(self) -> float:
+        """A model call running longer than this (twice the deadline, at least 1 s) is hung."""
+        return max(2 * self.settings.deadline_ms / 1000.0, 1.0)

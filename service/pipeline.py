@@ -29,6 +29,7 @@ from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry
 from gaikan.service.shadow import ShadowRunner
 from gaikan.service.tracker import PartTracker, PendingPart
+from gaikan.service.workers import Worker, stop_all
 
 log = logging.getLogger(__name__)
 
@@ -96,27 +97,26 @@ class Pipeline:
         self.counters = PipelineCounters()
         self._camera_error: str | None = None
         self._camera_faulted = False
-        self._threads: list[threading.Thread] = []
+        self._inference_started: float | None = None  # monotonic start of the session.run in progress
+        self._workers = [
+            Worker("gaikan-acquisition", self._acquire_loop),
+            Worker("gaikan-inference", self._inference_loop, wake=self._wake),
+            Worker("gaikan-deadlines", self._watchdog_loop),
+        ]
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self._stop.clear()
-        self._threads = [
-            threading.Thread(target=self._acquire_loop, name="gaikan-acquisition", daemon=True),
-            threading.Thread(target=self._inference_loop, name="gaikan-inference", daemon=True),
-            threading.Thread(target=self._watchdog_loop, name="gaikan-watchdog", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._stop = threading.Event()
+        for worker in self._workers:
+            worker.start(self._stop)  # one stop signal for the three stages
+
+    def _wake(self) -> None:
+        with self._queue_lock:
+            self._queue_lock.notify_all()
 
     def stop(self) -> None:
         """Stop acquiring, decide what is in flight, stop the camera."""
-        self._stop.set()
-        with self._queue_lock:
-            self._queue_lock.notify_all()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads = []
+        stop_all(self._workers)
         try:
             self.source.stop()
         except Exception:
@@ -125,7 +125,13 @@ class Pipeline:
     @property
     def running(self) -> bool:
         """Every stage is alive (acquisition ends when a finite source is exhausted)."""
-        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+        return all(worker.alive for worker in self._workers)
+
+    def inference_busy_s(self) -> float:
+        """How long the model call in progress has been running (0 when none is): a hung
+        `session.run` shows here while the other stages keep going."""
+        started = self._inference_started
+        return 0.0 if started is None else time.monotonic() - started
 
     @property
     def camera_faulted(self) -> bool:
@@ -144,7 +150,7 @@ class Pipeline:
         return len(self._tracker)
 
     # -- acquisition -----------------------------------------------------------------------
-    def _acquire_loop(self) -> None:
+    def _acquire_loop(self, _: threading.Event) -> None:
         needs_start, retry_s = True, self.config.fault_retry_s
         while not self._stop.is_set():
             try:
@@ -256,7 +262,7 @@ class Pipeline:
             self._queue_lock.notify_all()
         return batch
 
-    def _inference_loop(self) -> None:
+    def _inference_loop(self, _: threading.Event) -> None:
         while not self._stop.is_set() or self._queue:
             batch = self._take_batch()
             if not batch:
@@ -279,7 +285,11 @@ class Pipeline:
             return
         try:
             batch = prepare_batch([frame.pixels for frame in frames], active.model.manifest.input)
-            result = active.model.run(batch)
+            self._inference_started = started
+            try:
+                result = active.model.run(batch)
+            finally:
+                self._inference_started = None
         except Exception as error:
             log.exception("inference failed with model %s", active.version)
             for frame in frames:
@@ -381,7 +391,7 @@ class Pipeline:
         self._recorder.submit(record, evidence)
 
     # -- deadlines -------------------------------------------------------------------------
-    def _watchdog_loop(self) -> None:
+    def _watchdog_loop(self, _: threading.Event) -> None:
         while not self._stop.is_set():
             now = time.monotonic()
             for part in self._tracker.claim_expired(now):

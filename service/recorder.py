@@ -19,6 +19,7 @@ from gaikan.service.evidence import Evidence, EvidenceWriter
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord, StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
+from gaikan.service.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Recorder:
         self._random = random.Random(seed)
         self._queue: queue.SimpleQueue[tuple[DecisionRecord, Evidence | None] | None] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
-        self._thread = threading.Thread(target=self._run, name="gaikan-recorder", daemon=True)
+        self._worker = Worker("gaikan-recorder", self._run, wake=lambda: self._queue.put(None), join_timeout_s=30)
         self._pending = 0  # submitted, not yet stored
         self._pending_changed = threading.Condition()
 
@@ -53,12 +54,11 @@ class Recorder:
         self._listeners.append(listener)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Store everything submitted so far, then stop."""
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        self._worker.stop()
 
     def submit(self, record: DecisionRecord, evidence: Evidence | None = None) -> None:
         """Queue a decision for storage; never blocks."""
@@ -72,7 +72,7 @@ class Recorder:
         with self._pending_changed:
             return self._pending_changed.wait_for(lambda: self._pending == 0, timeout)
 
-    def _run(self) -> None:
+    def _run(self, _: threading.Event) -> None:  # ends at the None that `stop` queues after the last decision
         stopping = False
         while not stopping:
             item = self._queue.get()

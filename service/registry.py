@@ -16,31 +16,12 @@ from typing import Literal
 from gaikan.models.package import ModelPackage, PackageError, read_package, read_package_bytes, write_package
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.thresholds import Thresholds
+from gaikan.service.errors import InvalidPackage, NoActiveModel, UnknownVersion, VersionConflict
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.model_versions import ModelVersionRow, ModelVersionStore
 from gaikan.service.storage.thresholds import ThresholdStore
 
-
-class RegistryError(Exception):
-    """Base for registry refusals; `status_code` is the HTTP status the API answers with."""
-
-    status_code = 400
-
-
-class UnknownVersion(RegistryError):
-    status_code = 404
-
-
-class VersionConflict(RegistryError):
-    status_code = 409
-
-
-class InvalidPackage(RegistryError):
-    status_code = 422
-
-
-class NoActiveModel(RegistryError):
-    status_code = 409
+__all__ = ["ActiveModel", "InvalidPackage", "ModelRegistry", "NoActiveModel", "RuntimeOptions", "UnknownVersion", "VersionConflict"]
 
 
 @dataclass(frozen=True, slots=True)

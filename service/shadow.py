@@ -9,15 +9,19 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from gaikan.service.decision import Outcome, decide
 from gaikan.service.registry import ModelRegistry
-from gaikan.service.threads import lower_thread_priority
+from gaikan.service.workers import Worker, put_stop_marker
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -81,28 +85,24 @@ class ShadowRunner:
     def __init__(self, registry: ModelRegistry, *, max_backlog: int = 4, niceness: int = 10) -> None:
         self._registry = registry
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_backlog)
-        self._niceness = niceness
         self._lock = threading.Lock()
         self._agreements: dict[str, Agreement] = {}
-        self._thread = threading.Thread(target=self._run, name="gaikan-shadow", daemon=True)
+        self._worker = Worker("gaikan-shadow", self._run, wake=lambda: put_stop_marker(self._queue), niceness=niceness)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
-        try:
-            self._queue.put(None, timeout=5)
-        except queue.Full:
-            pass
-        self._thread.join(timeout=10)
+        self._worker.stop()
 
     def reset(self, version: str) -> None:
         with self._lock:
             self._agreements[version] = Agreement(version=version)
 
-    def report(self, version: str) -> Agreement | None:
+    def reports(self, view: Callable[[Agreement], T]) -> dict[str, T]:
+        """`view` of every version's agreement, each taken consistently under the lock."""
         with self._lock:
-            return self._agreements.get(version)
+            return {version: view(agreement) for version, agreement in self._agreements.items()}
 
     def submit(self, pixels: list[np.ndarray], outcomes: list[Outcome], scores: list[float | None]) -> None:
         """Offer frames the active model just decided; dropped (and counted) when the shadow is behind."""
@@ -118,9 +118,11 @@ class ShadowRunner:
     def _agreement(self, version: str) -> Agreement:
         return self._agreements.setdefault(version, Agreement(version=version))
 
-    def _run(self) -> None:
-        lower_thread_priority(self._niceness)
-        while (job := self._queue.get()) is not None:
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set() or not self._queue.empty():
+            job = self._queue.get()
+            if job is None:
+                break
             shadow = self._registry.shadow
             if shadow is None:
                 continue

@@ -26,7 +26,8 @@ class LiveServer:
         self.settings = settings
         self.port = free_port()
         self.app = create_app(settings)
-        self.line = self.app.state.line
+        self.services = self.app.state.services
+        self.context = self.services.context  # the API process's stores and line client
         self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"

@@ -54,7 +54,7 @@ def test_without_keys_everyone_is_the_local_engineer(tmp_path: Path) -> None:
 
 def test_counts_start_at_the_given_time(server: LiveServer, client: httpx.Client) -> None:
     now = time.time()
-    store = server.line.stores.decisions
+    store = server.context.stores.decisions
     store.append([record(Outcome.PASS, now - 7200), record(Outcome.REJECT, now - 7100), record(Outcome.PASS, now - 60)])
     store.append([record(Outcome.REVIEW, now - 30)])
     headers = {"X-API-Key": OPERATOR.key.get_secret_value()}

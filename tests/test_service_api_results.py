@@ -30,7 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path):
     )
     with LiveServer(settings) as live, live.client() as client:
         wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
-        live.line.recorder.wait_idle(10)
         yield live
 
 

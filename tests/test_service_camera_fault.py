@@ -3,12 +3,15 @@ Runs against the simulated GenICam camera (viky.cti from the genicam wheel) thro
 
 from __future__ import annotations
 
+import queue
 from pathlib import Path
 
 import pytest
 
 from gaikan.camera.config import GenICamConfig
 from gaikan.service.line import Stores
+from gaikan.service.line_process import LineHost
+from gaikan.service.line_protocol import DecisionStored
 from gaikan.service.settings import Settings
 from tests.live_server import LiveServer, wait_for
 
@@ -16,26 +19,30 @@ pytest.importorskip("harvesters.core")
 
 
 def test_camera_fault_rejects_with_reason_then_recovers(tmp_path: Path, template_model_file: Path) -> None:
+    # The line side of the boundary, in this process, so the test can pull the device away.
     camera = GenICamConfig(cti=["viky"], camera_id="viky", index=0, reconnect_initial_s=0.2, reconnect_max_s=1.0)
     settings = Settings(data_dir=tmp_path / "data", camera=camera, initial_model=template_model_file, deadline_ms=5000)
-    with LiveServer(settings) as server, server.client() as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= 5)
-        assert client.get("/api/v1/status").json()["fail_safe"] == []
+    events: queue.Queue[object] = queue.Queue()
+    host = LineHost(settings, events)
+    decisions = host.line.stores.decisions
+    host.start()
+    try:
+        wait_for(lambda: decisions.last_seq() >= 5)
+        assert host.snapshot().fail_safe == ()
 
-        server.line.pipeline.source._connection._acquirer.destroy()  # the device goes away underneath
+        host.line.pipeline.source._connection._acquirer.destroy()  # the device goes away underneath
 
-        fault = wait_for(
-            lambda: next((d for d in client.get("/api/v1/results", params={"limit": 50}).json()["items"] if d["reason"] == "camera_fault"), None)
-        )
-        assert fault["decision"] == "reject" and fault["detail"]
-        recovered = wait_for(
-            lambda: (s := client.get("/api/v1/status").json())["fail_safe"] == [] and s["last_seq"] > fault["seq"] + 3 and s,
-            timeout=30,
-        )
-        after = client.get("/api/v1/reject", params={"after": fault["seq"], "limit": 3}).json()["items"]
-    assert recovered["camera"]["reconnects"] >= 1
-    assert recovered["camera"]["state"] == "running"
-    assert all(d["reason"] == "score" for d in after), "inspection resumes after the reconnect"
+        fault = wait_for(lambda: next((d for d in decisions.page(limit=50) if d.record.reason.value == "camera_fault"), None))
+        assert fault.record.decision.value == "reject" and fault.record.detail
+        recovered = wait_for(lambda: (s := host.snapshot()).fail_safe == () and decisions.last_seq() > fault.seq + 3 and s, timeout=30)
+        after = decisions.after(fault.seq, 3)
+    finally:
+        host.stop()
+    assert recovered.camera.reconnects >= 1
+    assert recovered.camera.state == "running"
+    assert all(d.record.reason.value == "score" for d in after), "inspection resumes after the reconnect"
+    streamed = [e.decision for e in list(events.queue) if isinstance(e, DecisionStored)]
+    assert [d.seq for d in streamed] == list(range(1, len(streamed) + 1)), "every stored decision is streamed, in order"
     stores = Stores.open(settings.database)
     faults = [d for d in stores.decisions.page(limit=10_000) if d.record.reason.value == "camera_fault"]
     stores.engine.dispose()

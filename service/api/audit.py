@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.deps import Reader, ServicesDep
 from gaikan.service.api.schemas import AuditOut, utc
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 @router.get("", response_model=list[AuditOut], summary="Changes, newest first")
 def list_audit(
-    line: LineDep,
+    services: ServicesDep,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_id: Annotated[int | None, Query(ge=1)] = None,
@@ -22,5 +22,5 @@ def list_audit(
 ) -> list[AuditOut]:
     return [
         AuditOut(id=e.id, at=utc(e.at), actor=e.actor, action=e.action, target=e.target, old=e.old, new=e.new)
-        for e in line.stores.audit.entries(limit=limit, before_id=before_id, action=action)
+        for e in services.results.audit(limit=limit, before_id=before_id, action=action)
     ]

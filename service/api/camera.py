@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
-from gaikan.camera.source import CameraConfigError, CameraFault
-from gaikan.service.api.deps import Engineer, LineDep
+from gaikan.service.api.deps import Engineer, ServicesDep
 
 router = APIRouter(prefix="/api/v1/camera", tags=["camera"])
 
 
 @router.post("/trigger", status_code=202, summary="Fire the camera's software trigger (one part)")
-def software_trigger(line: LineDep, _: Engineer) -> dict[str, str]:
-    source = line.pipeline.source if line.pipeline else None
-    trigger = getattr(source, "trigger", None)
-    if source is None or trigger is None:
-        kind = line.settings.camera.kind if line.settings.camera else "none"
-        raise HTTPException(status_code=409, detail=f"this camera ({kind}) has no software trigger")
-    try:
-        trigger()
-    except CameraConfigError as error:
-        raise HTTPException(status_code=409, detail=str(error)) from error
-    except CameraFault as error:
-        raise HTTPException(status_code=503, detail=f"camera unavailable: {error}") from error
-    return {"camera_id": source.camera_id, "status": "triggered"}
+def software_trigger(services: ServicesDep, _: Engineer) -> dict[str, str]:
+    return {"camera_id": services.camera.trigger(), "status": "triggered"}

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.deps import Reader, ServicesDep
 from gaikan.service.api.schemas import utc
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
@@ -23,10 +23,10 @@ class CountsOut(BaseModel):
 
 @router.get("/counts", response_model=CountsOut, summary="Decisions by outcome since a time")
 def counts(
-    line: LineDep,
+    services: ServicesDep,
     _: Reader,
     since: Annotated[AwareDatetime | None, Query(description="ISO 8601 time (with zone) to count from, e.g. the shift start")] = None,
 ) -> CountsOut:
     now = time.time()
     start = since.timestamp() if since is not None else None
-    return CountsOut(since=utc(start) if start is not None else None, until=utc(now), counts=line.stores.decisions.counts(since=start))
+    return CountsOut(since=utc(start) if start is not None else None, until=utc(now), counts=services.status.counts(start))

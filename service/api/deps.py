@@ -1,4 +1,4 @@
-"""Typed dependencies: the line, and the caller's identity checked against a role set."""
+"""Typed dependencies: the services, and the caller's identity checked against a role set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from gaikan.service.auth import Authenticator, Principal
-from gaikan.service.line import Line
+from gaikan.service.services import Services
 from gaikan.service.settings import Role
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (roles: operator, plc, engineer)")
@@ -17,15 +17,15 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _api_key_query = APIKeyQuery(name="api_key", auto_error=False, description="API key, for clients that cannot send headers")
 
 
-def get_line(request: Request) -> Line:
-    return request.app.state.line
+def get_services(request: Request) -> Services:
+    return request.app.state.services
 
 
 def get_authenticator(request: Request) -> Authenticator:
     return request.app.state.authenticator
 
 
-LineDep = Annotated[Line, Depends(get_line)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.deps import Reader, ServicesDep
 from gaikan.service.api.schemas import DecisionOut
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -28,9 +28,9 @@ def _encode(event: dict[str, Any]) -> str:
 
 
 @router.get("/events", summary="Live events (text/event-stream): `decision`, `model`", response_class=StreamingResponse)
-async def events(request: Request, line: LineDep, _: Reader) -> StreamingResponse:
+async def events(request: Request, services: ServicesDep, _: Reader) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
-        async with line.events.subscribe() as queue:
+        async with services.context.feed.events.subscribe() as queue:
             yield "retry: 2000\n\n"
             while not await request.is_disconnected():
                 try:

@@ -1,48 +1,18 @@
-"""Model versions: upload, list, activate (hot swap), rollback."""
+"""Model versions: upload, list, activate (hot swap), rollback, shadow."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
-from gaikan.service.api.deps import Engineer, LineDep, Reader
-from gaikan.service.api.errors import http_error
-from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
-from gaikan.service.decision import Outcome
-from gaikan.service.line import Line
-from gaikan.service.registry import RegistryError
-from gaikan.service.storage.model_versions import Activation, ModelVersionRow
+from gaikan.service.api.deps import Engineer, Reader, ServicesDep
+from gaikan.service.api.schemas import ModelVersionOut, ShadowOut
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 
-def _latest_activations(line: Line) -> dict[str, Activation]:
-    """The most recent activation of each version, read in one query."""
-    return {activation.version: activation for activation in line.stores.versions.activations()}
-
-
-def _out(line: Line, row: ModelVersionRow, latest_activations: dict[str, Activation]) -> ModelVersionOut:
-    latest = latest_activations.get(row.version)
-    active, shadow = line.registry.active, line.registry.shadow
-    return ModelVersionOut(
-        version=row.version,
-        name=row.name,
-        architecture=row.architecture,
-        graph_sha256=row.graph_sha256,
-        uploaded_at=utc(row.uploaded_at),
-        uploaded_by=row.uploaded_by,
-        activated_at=utc(latest.at) if latest else None,
-        activated_by=latest.by if latest else None,
-        active=bool(active and active.version == row.version),
-        shadow=bool(shadow and shadow.version == row.version),
-        manifest=row.manifest,
-    )
-
-
 @router.get("", response_model=list[ModelVersionOut], summary="Known model versions, oldest first")
-def list_models(line: LineDep, _: Reader) -> list[ModelVersionOut]:
-    latest = _latest_activations(line)
-    return [_out(line, row, latest) for row in line.registry.versions()]
+def list_models(services: ServicesDep, _: Reader) -> list[ModelVersionOut]:
+    return services.models.all()
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -65,71 +35,33 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     summary="Upload a model package (the zip file as the request body)",
     openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )
-async def upload_model(request: Request, line: LineDep, who: Engineer) -> ModelVersionOut:
-    data = await _read_limited(request, int(line.settings.max_upload_mb * 1024 * 1024))
+async def upload_model(request: Request, services: ServicesDep, who: Engineer) -> ModelVersionOut:
+    data = await _read_limited(request, int(services.context.settings.max_upload_mb * 1024 * 1024))
     if not data:
         raise HTTPException(status_code=400, detail="empty request body: send the package zip as the body")
-    try:
-        row = await run_in_threadpool(line.registry.upload, data, actor=who.name)
-    except RegistryError as error:
-        raise http_error(error) from error
-    return _out(line, row, _latest_activations(line))
-
-
-def _version_out(line: Line, version: str) -> ModelVersionOut:
-    row = line.stores.versions.get(version)
-    assert row is not None
-    return _out(line, row, _latest_activations(line))
+    return await services.models.upload(data, actor=who.name)
 
 
 @router.post("/rollback", response_model=ModelVersionOut, summary="Return to the previously active version")
-def rollback(line: LineDep, who: Engineer) -> ModelVersionOut:
-    try:
-        active = line.registry.rollback(actor=who.name)
-    except RegistryError as error:
-        raise http_error(error) from error
-    return _version_out(line, active.version)
+def rollback(services: ServicesDep, who: Engineer) -> ModelVersionOut:
+    return services.models.rollback(actor=who.name)
 
 
 @router.delete("/shadow", status_code=204, summary="Stop shadow scoring")
-def stop_shadow(line: LineDep, who: Engineer) -> None:
-    line.registry.set_shadow(None, actor=who.name)
+def stop_shadow(services: ServicesDep, who: Engineer) -> None:
+    services.shadow.stop(actor=who.name)
 
 
 @router.post("/{version}/shadow", response_model=ShadowOut, summary="Score live frames with this version beside the active one")
-def start_shadow(version: str, line: LineDep, who: Engineer) -> ShadowOut:
-    try:
-        line.registry.set_shadow(version, actor=who.name)
-    except RegistryError as error:
-        raise http_error(error) from error
-    line.shadow.reset(version)
-    return shadow_report(version, line, who)
+def start_shadow(version: str, services: ServicesDep, who: Engineer) -> ShadowOut:
+    return services.shadow.start(version, actor=who.name)
 
 
 @router.get("/{version}/shadow", response_model=ShadowOut, summary="Agreement of a shadow version with the active model")
-def shadow_report(version: str, line: LineDep, _: Reader) -> ShadowOut:
-    agreement = line.shadow.report(version)
-    if agreement is None:
-        raise HTTPException(status_code=404, detail=f"version {version!r} has not been run in shadow mode since the service started")
-    outcomes = [o.value for o in Outcome]
-    shadow = line.registry.shadow
-    return ShadowOut(
-        version=version,
-        shadowing=bool(shadow and shadow.version == version),
-        since=utc(agreement.since),
-        frames=agreement.frames,
-        skipped=agreement.skipped,
-        errors=agreement.errors,
-        agreement=agreement.agreement,
-        confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
-        score_correlation=agreement.score_correlation,
-    )
+def shadow_report(version: str, services: ServicesDep, _: Reader) -> ShadowOut:
+    return services.shadow.report(version)
 
 
 @router.post("/{version}/activate", response_model=ModelVersionOut, summary="Hot-swap to this version between frames")
-def activate(version: str, line: LineDep, who: Engineer) -> ModelVersionOut:
-    try:
-        line.registry.activate(version, actor=who.name)
-    except RegistryError as error:
-        raise http_error(error) from error
-    return _version_out(line, version)
+def activate(version: str, services: ServicesDep, who: Engineer) -> ModelVersionOut:
+    return services.models.activate(version, actor=who.name)

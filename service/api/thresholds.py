@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from gaikan.models.thresholds import Thresholds
-from gaikan.service.api.deps import Engineer, LineDep, Reader
-from gaikan.service.api.errors import http_error
+from gaikan.service.api.deps import Engineer, Reader, ServicesDep
 from gaikan.service.api.schemas import ThresholdsOut
-from gaikan.service.registry import ActiveModel, RegistryError
 
 router = APIRouter(prefix="/api/v1/thresholds", tags=["thresholds"])
 
 
-def _out(active: ActiveModel) -> ThresholdsOut:
-    return ThresholdsOut(
-        model_version=active.version,
-        reject=active.thresholds.reject,
-        review=active.thresholds.review,
-        source=active.thresholds_source,
-        manifest=active.model.manifest.thresholds,
-    )
-
-
 @router.get("", response_model=ThresholdsOut, summary="Thresholds in force")
-def get_thresholds(line: LineDep, _: Reader) -> ThresholdsOut:
-    active = line.registry.active
-    if active is None:
-        raise HTTPException(status_code=409, detail="no active model: thresholds belong to a model version")
-    return _out(active)
+def get_thresholds(services: ServicesDep, _: Reader) -> ThresholdsOut:
+    return services.thresholds.current()
 
 
 @router.put("", response_model=ThresholdsOut, summary="Set thresholds for the active model")
-def put_thresholds(body: Thresholds, line: LineDep, who: Engineer) -> ThresholdsOut:
-    try:
-        return _out(line.registry.set_thresholds(body, actor=who.name))
-    except RegistryError as error:
-        raise http_error(error) from error
+def put_thresholds(body: Thresholds, services: ServicesDep, who: Engineer) -> ThresholdsOut:
+    return services.thresholds.set(body, actor=who.name)

@@ -1,0 +1,42 @@
+"""What the API's routes call: one service per resource, built once per app (`Services`).
+
+Routes never touch stores, the registry or the line directly; services raise `DomainError`s,
+which the app's one exception handler turns into HTTP answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gaikan.service.services.camera import CameraService
+from gaikan.service.services.context import ApiContext
+from gaikan.service.services.metrics import MetricsService
+from gaikan.service.services.models import ModelsService
+from gaikan.service.services.results import ResultsService
+from gaikan.service.services.shadow import ShadowService
+from gaikan.service.services.status import StatusService
+from gaikan.service.services.thresholds import ThresholdsService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    context: ApiContext
+    status: StatusService
+    results: ResultsService
+    models: ModelsService
+    thresholds: ThresholdsService
+    shadow: ShadowService
+    camera: CameraService
+    metrics: MetricsService
+
+    @classmethod
+    def of(cls, context: ApiContext) -> Services:
+        return cls(
+            context=context,
+            status=StatusService(context),
+            results=ResultsService(context),
+            models=ModelsService(context),
+            thresholds=ThresholdsService(context),
+            shadow=ShadowService(context),
+            camera=CameraService(context),
+            metrics=MetricsService(context),
+        )

@@ -1,0 +1,43 @@
+"""The API process's composition root: stores (read side, acks, uploads), the upload registry,
+the line client (commands and status snapshot of the line process) and the live feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaikan.service.line import Stores
+from gaikan.service.line_client import LineClient, WatchdogConfig
+from gaikan.service.live_feed import LiveFeed
+from gaikan.service.registry import ModelRegistry, RuntimeOptions
+from gaikan.service.settings import Settings
+
+
+@dataclass(slots=True)
+class ApiContext:
+    settings: Settings
+    stores: Stores
+    uploads: ModelRegistry  # validates and stores packages; activation happens in the line process
+    line: LineClient
+    feed: LiveFeed
+
+    @classmethod
+    def build(cls, settings: Settings, watchdog: WatchdogConfig = WatchdogConfig()) -> ApiContext:
+        stores = Stores.open(settings.database)
+        feed = LiveFeed(stores.decisions.counts())
+        uploads = ModelRegistry(
+            versions=stores.versions,
+            thresholds=stores.thresholds,
+            audit=stores.audit,
+            models_dir=Path(settings.data_dir) / "models",
+            runtime=RuntimeOptions(providers=["CPUExecutionProvider"], intra_op_threads=1),
+        )
+        line = LineClient(settings, on_decision=feed.on_decision, on_model=feed.on_model, watchdog=watchdog)
+        return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed)
+
+    def start(self) -> None:
+        self.line.start()
+
+    def stop(self) -> None:
+        self.line.stop()
+        self.stores.engine.dispose()

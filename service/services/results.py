@@ -1,0 +1,61 @@
+"""Stored decisions and the audit trail, read from the stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from gaikan.service.decision import Outcome
+from gaikan.service.errors import InvalidInput, NotFound
+from gaikan.service.records import StoredDecision
+from gaikan.service.services.context import ApiContext
+from gaikan.service.storage.audit import AuditEntry
+
+EXPORT_PAGE = 1000
+
+
+class ResultsService:
+    def __init__(self, context: ApiContext) -> None:
+        self._stores = context.stores
+
+    def page(self, *, limit: int, before_seq: int | None, decision: Outcome | None) -> list[StoredDecision]:
+        return self._stores.decisions.page(limit=limit, before_seq=before_seq, decision=decision)
+
+    def after(self, seq: int, limit: int) -> list[StoredDecision]:
+        return self._stores.decisions.after(seq, limit)
+
+    def get(self, seq: int) -> StoredDecision:
+        stored = self._stores.decisions.get(seq)
+        if stored is None:
+            raise NotFound(f"no result with seq {seq}")
+        return stored
+
+    def picture(self, seq: int, what: str) -> Path:
+        """The kept part image (`image`) or heatmap (`heatmap`) of a result."""
+        stored = self.get(seq)
+        path = stored.image_path if what == "image" else stored.heatmap_path
+        if path is None or not Path(path).is_file():
+            raise NotFound(
+                f"no {what} kept for result {seq} (only rejects, reviews and a sample of passes are kept, within the disk budget)"
+            )
+        return Path(path)
+
+    def export(self, *, since: float | None, until: float | None, decision: Outcome | None) -> Iterator[list[StoredDecision]]:
+        """Every decision in the range, oldest first, a page at a time."""
+        if since is not None and until is not None and since >= until:
+            raise InvalidInput("`since` must be before `until`")
+        return self._pages(since, until, decision)
+
+    def _pages(self, since: float | None, until: float | None, decision: Outcome | None) -> Iterator[list[StoredDecision]]:
+        after = 0
+        while True:
+            page = self._stores.decisions.page(
+                limit=EXPORT_PAGE, after_seq=after, since=since, until=until, decision=decision, ascending=True
+            )
+            yield page
+            if len(page) < EXPORT_PAGE:
+                return
+            after = page[-1].seq
+
+    def audit(self, *, limit: int, before_id: int | None, action: str | None) -> list[AuditEntry]:
+        return self._stores.audit.entries(limit=limit, before_id=before_id, action=action)

@@ -1,0 +1,65 @@
+"""Line status and the PLC heartbeat's view of it: from the line's snapshot and the stores."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
+from gaikan.service.line_protocol import LineSnapshot
+from gaikan.service.services.context import ApiContext
+
+NO_CAMERA = CameraOut(
+    camera_id=None, state="none", fps=0.0, frames=0, dropped=0, lost=0, timeouts=0, reconnects=0, faults=0, incomplete=0, error=None
+)
+
+
+class StatusService:
+    def __init__(self, context: ApiContext) -> None:
+        self._context = context
+
+    def fail_safe(self) -> list[str]:
+        return self._context.line.fail_safe_reasons()
+
+    def active_model(self) -> str | None:
+        snapshot = self._context.line.snapshot
+        return snapshot.active.version if snapshot and snapshot.active else None
+
+    def camera_state(self) -> str:
+        snapshot = self._context.line.snapshot
+        if not self._context.line.alive or snapshot is None:
+            return "unknown"
+        return snapshot.camera.state if snapshot.camera else "none"
+
+    def counts(self, since: float | None) -> dict[str, int]:
+        return self._context.stores.decisions.counts(since=since)
+
+    def status(self) -> StatusOut:
+        context = self._context
+        snapshot = context.line.snapshot
+        last = context.feed.last_decision or next(iter(context.stores.decisions.page(limit=1)), None)
+        return StatusOut(
+            running=bool(snapshot and snapshot.running and context.line.alive),
+            fail_safe=self.fail_safe(),
+            camera=_camera(snapshot),
+            active_model=self.active_model(),
+            shadow_model=snapshot.shadow if snapshot else None,
+            thresholds=snapshot.active.thresholds if snapshot and snapshot.active else None,
+            counts=context.feed.tally.snapshot(),
+            counts_last_hour=self.counts(time.time() - 3600),
+            last_decision=DecisionOut.of(last) if last else None,
+            last_seq=context.stores.decisions.last_seq(),
+            queue_depth=snapshot.queue_depth if snapshot else 0,
+            in_flight=snapshot.in_flight if snapshot else 0,
+            throughput_fps=snapshot.throughput_fps if snapshot else 0.0,
+            latency_window=snapshot.latency_window if snapshot else 0,
+            latency_ms_p50=snapshot.latency_ms_p50 if snapshot else None,
+            latency_ms_p99=snapshot.latency_ms_p99 if snapshot else None,
+            uptime_s=round(time.time() - snapshot.started_at, 1) if snapshot else 0.0,
+        )
+
+
+def _camera(snapshot: LineSnapshot | None) -> CameraOut:
+    if snapshot is None or snapshot.camera is None:
+        return NO_CAMERA
+    return CameraOut(**asdict(snapshot.camera))

@@ -1,0 +1,31 @@
+"""Live thresholds of the active model: read from the line's snapshot, changed by a command."""
+
+from __future__ import annotations
+
+from gaikan.models.thresholds import Thresholds
+from gaikan.service.api.schemas import ThresholdsOut
+from gaikan.service.errors import NoActiveModel
+from gaikan.service.line_protocol import SetThresholds
+from gaikan.service.services.context import ApiContext
+
+
+class ThresholdsService:
+    def __init__(self, context: ApiContext) -> None:
+        self._line = context.line
+
+    def current(self) -> ThresholdsOut:
+        snapshot = self._line.snapshot
+        active = snapshot.active if snapshot else None
+        if active is None:
+            raise NoActiveModel("no active model: thresholds belong to a model version")
+        return ThresholdsOut(
+            model_version=active.version,
+            reject=active.thresholds.reject,
+            review=active.thresholds.review,
+            source=active.thresholds_source,
+            manifest=active.manifest_thresholds,
+        )
+
+    def set(self, thresholds: Thresholds, *, actor: str) -> ThresholdsOut:
+        self._line.execute(SetThresholds(thresholds, actor))
+        return self.current()
