@@ -173,3 +173,16 @@ class ShadowOut(BaseModel):
     agreement: float | None = Field(description="Share of frames with the same outcome")
     confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
     score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")
+
+
+class ClassifyIn(BaseModel):
+    """Scores to judge against thresholds (e.g. the thresholds an engineer is trying out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    thresholds: Thresholds
+    scores: list[float] = Field(max_length=10_000, description="Finite scores (checked by the route, so the answer never echoes a NaN)")
+
+
+class ClassifyOut(BaseModel):
+    outcomes: list[Outcome] = Field(description="Each score's outcome, in the order given")
+    counts: dict[Outcome, int] = Field(description="How many scores got each outcome (every outcome present)")

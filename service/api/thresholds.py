@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, HTTPException
 
-from gaikan.models.thresholds import Thresholds
+from gaikan.models.thresholds import OUTCOMES, Thresholds
 from gaikan.service.api.deps import Engineer, LineDep, Reader
 from gaikan.service.api.errors import http_error
-from gaikan.service.api.schemas import ThresholdsOut
+from gaikan.service.api.schemas import ClassifyIn, ClassifyOut, ThresholdsOut
 from gaikan.service.registry import ActiveModel, RegistryError
 
 router = APIRouter(prefix="/api/v1/thresholds", tags=["thresholds"])
@@ -37,3 +39,16 @@ def put_thresholds(body: Thresholds, line: LineDep, who: Engineer) -> Thresholds
         return _out(line.registry.set_thresholds(body, actor=who.name))
     except RegistryError as error:
         raise http_error(error) from error
+
+
+@router.post("/classify", response_model=ClassifyOut, summary="Judge scores against thresholds (the line's rule)")
+def classify_scores(body: ClassifyIn, _: Reader) -> ClassifyOut:
+    """What the line would decide for each score with these thresholds: the dashboard's preview of
+    thresholds being edited uses this, so the rule is never re-implemented in the browser."""
+    if not all(math.isfinite(score) for score in body.scores):
+        raise HTTPException(status_code=422, detail="scores must be finite numbers (no NaN or infinity)")
+    levels = body.thresholds.levels(body.scores).tolist()
+    return ClassifyOut(
+        outcomes=[OUTCOMES[level] for level in levels],
+        counts={outcome: levels.count(level) for level, outcome in enumerate(OUTCOMES)},
+    )
