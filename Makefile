@@ -33,7 +33,7 @@ $(VENV)/.test-installed: pyproject.toml
 DEMO_DATA := build/demo-parts
 demo-model: test-deps
 	rm -rf $(DEMO_DATA)
-	$(BIN)/python -c "from gaikan.models.synthetic import write_dataset; write_dataset('$(DEMO_DATA)', train_good=60, test_good=0, test_per_defect=0, size=256, seed=11)"
+	$(BIN)/gaikan data synth $(DEMO_DATA) --train-good 60 --test-good 0 --test-per-defect 0 --size 256 --seed 11
 	$(BIN)/gaikan train --data $(DEMO_DATA) --arch patchcore --out models/shipped/demo.zip --image-size 256 \
 		--seed 0 --device cpu --name demo --version demo-1 --set bank_size=2048 --quiet
 

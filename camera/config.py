@@ -1,11 +1,21 @@
-"""Camera configuration: one pydantic model per source kind, chosen by `kind`."""
+"""Camera kinds: one pydantic model per source kind, chosen by `kind`, and the one table of them.
+
+To add a camera kind: write its `FrameSource` in its own module (`camera/<kind>.py`, with its test
+`tests/test_camera_<kind>.py`), then here a config model with `kind: Literal["<kind>"]`, a
+docstring whose first line describes it, and an `open()` that imports and builds the source; list
+it in `CAMERA_KINDS`. Settings files, `gaikan grab --config`, the command line's help and the
+line all take their camera kinds from that table.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+if TYPE_CHECKING:
+    from gaikan.camera.source import FrameSource
 
 NodeValue = bool | int | float | str
 
@@ -19,6 +29,11 @@ class ReplayConfig(BaseModel):
     path: Path
     fps: float | None = Field(default=10.0, gt=0, description="Delivery rate; null = as fast as the pipeline takes")
     loop: bool = True
+
+    def open(self) -> FrameSource:
+        from gaikan.camera.replay import ReplaySource
+
+        return ReplaySource(self.path, camera_id=self.camera_id, fps=self.fps, loop=self.loop)
 
 
 class LiveSourceConfig(BaseModel):
@@ -65,6 +80,11 @@ class GenICamConfig(LiveSourceConfig):
     )
     num_buffers: int = Field(default=4, ge=1, description="Buffers announced to the producer (the grab thread re-queues each at once)")
 
+    def open(self) -> FrameSource:
+        from gaikan.camera.genicam import GenICamSource
+
+        return GenICamSource(self)
+
 
 class OpenCVConfig(LiveSourceConfig):
     """A camera OpenCV can open: a device index (UVC/V4L2), an RTSP/HTTP URL, or a video file."""
@@ -87,8 +107,23 @@ class OpenCVConfig(LiveSourceConfig):
             raise ValueError(f"set exactly one of device, url, file (got {', '.join(given) or 'none'})")
         return self
 
+    def open(self) -> FrameSource:
+        from gaikan.camera.opencv import open_opencv_source
 
-CameraConfig = Annotated[ReplayConfig | OpenCVConfig | GenICamConfig, Field(discriminator="kind")]
+        return open_opencv_source(self)
+
+
+# Every camera kind, in the order the help lists them.
+CAMERA_KINDS: tuple[type[ReplayConfig | OpenCVConfig | GenICamConfig], ...] = (ReplayConfig, OpenCVConfig, GenICamConfig)
+
+CameraConfig = Annotated[Union[CAMERA_KINDS], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def camera_kinds() -> dict[str, str]:
+    """Each camera kind's `kind` value and the first line of its description."""
+    return {
+        kind.model_fields["kind"].default: (kind.__doc__ or "").strip().splitlines()[0] for kind in CAMERA_KINDS
+    }
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(CameraConfig)
 

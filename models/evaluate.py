@@ -28,12 +28,12 @@ from gaikan.models.dataset import GOOD, DatasetError, Sample, read_mask
 from gaikan.models.package import InputSpec, Manifest, ScoreStats
 from gaikan.models.preprocess import crop_box, read_image, resize_to
 from gaikan.models.runtime import OnnxModel
-from gaikan.models.thresholds import Thresholds
+from gaikan.models.thresholds import Outcome, Thresholds
 
 EVALUATION_SCHEMA_VERSION = 1
 AUPRO_FPR_LIMIT = 0.3
 
-Decision = Literal["pass", "review", "reject"]
+Decision = Outcome
 
 
 # --- Scoring ----------------------------------------------------------------------------------
@@ -245,14 +245,8 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def decide(score: float, thresholds: Thresholds) -> Decision:
-    """The line's decision for one score (higher = more anomalous)."""
-    return thresholds.classify(score)
-
-
 def _defect_types(scored: ScoredDataset, thresholds: Thresholds) -> list[DefectTypeSummary]:
     good = scored.scores[~scored.is_defective]
-    flag_at = thresholds.review if thresholds.review is not None else thresholds.reject
     rows = []
     for defect_type in scored.defect_types:
         scores = scored.scores_of(defect_type)
@@ -267,8 +261,8 @@ def _defect_types(scored: ScoredDataset, thresholds: Thresholds) -> list[DefectT
                 median=float(np.median(scores)),
                 highest=float(scores.max()),
                 auroc=_finite_or_none(metrics.auroc(np.r_[good, scores], labels)),
-                escapes_at_package_threshold=int((scores < flag_at).sum()),
-                review_rate_at_zero_escapes=float((good >= lowest).mean()) if len(good) else None,
+                escapes_at_package_threshold=int((~thresholds.flagged(scores)).sum()),
+                review_rate_at_zero_escapes=float(Thresholds(reject=lowest).flagged(good).mean()) if len(good) else None,
             )
         )
     rows.sort(key=lambda row: (row["lowest"], row["defect_type"]))
@@ -366,7 +360,7 @@ def evaluate(scored: ScoredDataset, manifest: Manifest) -> Evaluation:
                 path=scored.relative(i.path),
                 defect_type=i.defect_type,
                 score=i.score,
-                decision=decide(i.score, thresholds),
+                decision=thresholds.classify(i.score),
                 has_mask=i.mask is not None,
             )
             for i in scored.images

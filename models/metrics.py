@@ -1,7 +1,8 @@
 """Inspection metrics on raw (unnormalised) scores; higher score = more anomalous.
 
-A part is predicted defective when its score is >= the threshold. Nothing here clips or rescales
-scores: a metric computed on clipped scores reads 0.5 on unnormalised ones.
+A part is predicted defective when the threshold rule (`Thresholds`, the one the line uses)
+flags it: score >= the threshold. Nothing here clips or rescales scores: a metric computed on
+clipped scores reads 0.5 on unnormalised ones.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from gaikan.models.package import ScoreStats
+from gaikan.models.thresholds import OUTCOMES, Thresholds
 
 
 def auroc(scores: np.ndarray, is_defective: np.ndarray) -> float:
@@ -50,7 +52,7 @@ def review_rate_at_zero_escapes(scores: np.ndarray, is_defective: np.ndarray) ->
     if threshold is None or labels.all():
         return None
     good_scores = np.asarray(scores, np.float64).ravel()[~labels]
-    return float((good_scores >= threshold).mean())
+    return float(Thresholds(reject=threshold).flagged(good_scores).mean())
 
 
 # --- Operating points -------------------------------------------------------------------------
@@ -137,27 +139,14 @@ def _ratio(part: int, whole: int) -> float | None:
 def confusion(scores: np.ndarray, is_defective: np.ndarray, reject: float, review: float | None = None) -> Confusion:
     """The confusion matrix at `reject` (score >= reject is rejected) with an optional review band
     `review <= score < reject`."""
-    scores = np.asarray(scores, np.float64).ravel()
     labels = np.asarray(is_defective, bool).ravel()
-    if review is not None and review >= reject:
-        raise ValueError(f"review threshold ({review}) must be below the reject threshold ({reject})")
-    rejected = scores >= reject
-    reviewed = (scores >= review) & ~rejected if review is not None else np.zeros_like(rejected)
-    passed = ~rejected & ~reviewed
-
-    def count(decision: np.ndarray, actual: np.ndarray) -> int:
-        return int((decision & actual).sum())
-
-    return Confusion(
-        reject=float(reject),
-        review=None if review is None else float(review),
-        good_pass=count(passed, ~labels),
-        good_review=count(reviewed, ~labels),
-        good_reject=count(rejected, ~labels),
-        defective_pass=count(passed, labels),
-        defective_review=count(reviewed, labels),
-        defective_reject=count(rejected, labels),
-    )
+    levels = Thresholds(reject=reject, review=review).levels(np.asarray(scores, np.float64).ravel())
+    counts = {
+        f"{actual}_{outcome}": int(((levels == level) & mask).sum())
+        for actual, mask in (("good", ~labels), ("defective", labels))
+        for level, outcome in enumerate(OUTCOMES)
+    }
+    return Confusion(reject=float(reject), review=None if review is None else float(review), **counts)
 
 
 def roc_curve(scores: np.ndarray, is_defective: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from gaikan.models import metrics
 from gaikan.models.evaluate import Evaluation, ScoredDataset
+from gaikan.models.thresholds import Thresholds
 
 GOOD_COLOUR = "#2b8a3e"
 DEFECT_COLOUR = "#c92a2a"
@@ -98,13 +99,13 @@ def escape_chart(evaluation: Evaluation, scored: ScoredDataset) -> bytes:
     grid = np.unique(np.r_[grid, scores])
     good = scores[~scored.is_defective]
     if len(good):
-        axes.plot(grid, [(good >= t).mean() for t in grid], color=GOOD_COLOUR, linewidth=2.2, label="good parts flagged")
+        axes.plot(grid, [Thresholds(reject=t).flagged(good).mean() for t in grid], color=GOOD_COLOUR, linewidth=2.2, label="good parts flagged")
     palette = ["#c92a2a", "#862e9c", "#0c8599", "#a0522d", "#d6336c", "#5c940d", "#495057", "#f08c00"]
     for index, defect_type in enumerate(scored.defect_types):
         type_scores = scored.scores_of(defect_type)
         axes.plot(
             grid,
-            [(type_scores < t).mean() for t in grid],
+            [(~Thresholds(reject=t).flagged(type_scores)).mean() for t in grid],
             color=palette[index % len(palette)],
             linewidth=1.5,
             label=f"{defect_type} escaping",

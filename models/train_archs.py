@@ -1,8 +1,10 @@
-"""The architectures `gaikan train --arch` knows: each has an options model (set with
-`--set KEY=VALUE`) and a fit function that turns a `TrainContext` into a scoring module."""
+"""The training side of the architecture registry (`gaikan.models.architectures`): each
+architecture has an options model (set with `--set KEY=VALUE`) and a fit function that turns a
+`TrainContext` into a scoring module."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,62 +12,32 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from torch import nn
 
+from gaikan.models.architectures import architecture_entry, architecture_names
 from gaikan.models.train_context import TrainContext
+
+__all__ = ["Architecture", "architecture_names", "get_architecture", "parse_options"]
 
 
 @dataclass(frozen=True, slots=True)
 class Architecture:
+    """A registered architecture (`gaikan.models.architectures`) with its training code loaded."""
+
     name: str
     summary: str
     options: type[BaseModel]
     fit: Callable[[TrainContext], nn.Module]
-    # Largest torch-vs-ONNX-Runtime difference accepted, relative to the largest output value.
     parity_tolerance: float = 1e-3
 
 
-def _registry() -> dict[str, Architecture]:
-    from gaikan.models.train_ae import AutoencoderOptions, ProjectedOptions, fit_ae, fit_ae_projected, fit_ae_ssim
-    from gaikan.models.train_gan import EfficientGanOptions, fit_efficientgan
-    from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
-
-    entries = [
-        Architecture(
-            "patchcore",
-            "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
-            PatchCoreOptions,
-            fit_patchcore,
-        ),
-        Architecture("ae", "convolutional autoencoder, L2 loss; map = squared error", AutoencoderOptions, fit_ae),
-        Architecture("ae-ssim", "convolutional autoencoder, SSIM loss; map = 1 - SSIM", AutoencoderOptions, fit_ae_ssim),
-        Architecture(
-            "ae-projected",
-            "L2 autoencoder; map = squared difference to the input's iterative gradient projection (Dehaene et al. 2020)",
-            ProjectedOptions,
-            fit_ae_projected,
-            # The projection iterates a piecewise-linear map (LeakyReLU slopes, clipping): float32
-            # rounding differences between two correct implementations can switch a branch and
-            # grow over the steps, most on barely trained networks.
-            parity_tolerance=1e-2,
-        ),
-        Architecture(
-            "efficientgan",
-            "EfficientGAN (BiGAN E/G/D); score = lam * pixel error + (1 - lam) * discriminator feature error",
-            EfficientGanOptions,
-            fit_efficientgan,
-        ),
-    ]
-    return {entry.name: entry for entry in entries}
-
-
-def architecture_names() -> list[str]:
-    return sorted(_registry())
+def _load(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def get_architecture(name: str) -> Architecture:
-    registry = _registry()
-    if name not in registry:
-        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(sorted(registry))}")
-    return registry[name]
+    """The training form of a registered architecture; ValueError for an unknown name."""
+    entry = architecture_entry(name)
+    return Architecture(entry.name, entry.summary, _load(entry.options), _load(entry.fit), entry.parity_tolerance)
 
 
 def parse_options(architecture: Architecture, values: dict[str, Any]) -> BaseModel:

@@ -1,5 +1,6 @@
-"""Decision rules: a score against thresholds gives pass / review / reject, and anything not
-known to be good is a reject with its own reason."""
+"""Decision rules: a score against thresholds gives pass / review / reject (the rule and the
+outcome live in `gaikan.models.thresholds`), and anything not known to be good is a reject with
+its own reason."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ import enum
 import math
 from dataclasses import dataclass
 
-from gaikan.models.thresholds import Thresholds
+from gaikan.models.thresholds import Outcome, Thresholds
 
-
-class Outcome(enum.StrEnum):
-    PASS = "pass"
-    REVIEW = "review"
-    REJECT = "reject"
+__all__ = ["Outcome", "Reason", "Verdict", "decide", "fail_safe"]
 
 
 class Reason(enum.StrEnum):
@@ -35,7 +32,7 @@ def decide(score: float, thresholds: Thresholds) -> Verdict:
     """Judge one score. A non-finite score is an error and a reject, never a pass."""
     if not math.isfinite(score):
         return Verdict(Outcome.REJECT, Reason.ERROR, f"model returned a non-finite score ({score})")
-    return Verdict(Outcome(thresholds.classify(score)), Reason.SCORE)
+    return Verdict(thresholds.classify(score), Reason.SCORE)
 
 
 def fail_safe(reason: Reason, detail: str | None = None) -> Verdict:

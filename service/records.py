@@ -1,34 +1,50 @@
-"""The decision record: what the service decided about one part, and why."""
+"""The decision record: what the service decided about one part, and why.
+
+Each field is declared once, here, with its kind (`record_fields.py`); the `decisions` table, the
+store's rows, the API's `DecisionOut` and the CSV export's columns are derived from these
+declarations by the functions below. A new field: add it to `DecisionRecord` (and an Alembic
+migration for its column); everything else follows.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from gaikan.models.thresholds import Thresholds
-from gaikan.service.decision import Outcome, Reason
+from sqlalchemy import Column
+from pydantic import Field
+from pydantic.fields import FieldInfo
+
+from gaikan.models.thresholds import Outcome, Thresholds
+from gaikan.service.decision import Reason
+from gaikan.service.record_fields import Choice, Declared, FieldKind, Number, StageTimes, ThresholdPair, Timestamp, declare, text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DecisionRecord:
-    """A decision before it is stored. Times are seconds since the epoch (UTC)."""
+    """A decision before it is stored. Times are seconds since the epoch (UTC). Fields are in
+    the order of the table's columns."""
 
-    frame_id: str
-    camera_id: str
-    captured_at: float
-    decided_at: float
-    decision: Outcome
-    reason: Reason
-    score: float | None = None
-    model_version: str | None = None
-    thresholds: Thresholds | None = None
-    detail: str | None = None
-    stages_ms: dict[str, float] = field(default_factory=dict)
-    source: str | None = None
+    frame_id: str = field(metadata=declare(text(200), "Unique id of the frame: camera id and frame number"))
+    camera_id: str = field(metadata=declare(text(100)))
+    captured_at: float = field(metadata=declare(Timestamp(), "When the camera captured the part"))
+    decided_at: float = field(metadata=declare(Timestamp(), "When the decision was made"))
+    score: float | None = field(default=None, metadata=declare(Number(), "Image score; null when the part was not scored"))
+    decision: Outcome = field(metadata=declare(Choice(Outcome, 16)))
+    reason: Reason = field(metadata=declare(Choice(Reason, 32)))
+    model_version: str | None = field(default=None, metadata=declare(text(64), "The model that scored the part"))
+    thresholds: Thresholds | None = field(default=None, metadata=declare(ThresholdPair(), "The thresholds the score was judged by"))
+    latency_ms: float = field(init=False, metadata=declare(Number(digits=3), "Capture to decision"))
+    stages_ms: dict[str, float] = field(default_factory=dict, metadata=declare(StageTimes(), "Milliseconds per pipeline stage"))
+    detail: str | None = field(default=None, metadata=declare(text(), "Why, for a fail-safe reject"))
+    source: str | None = field(default=None, metadata=declare(text(500), "Where the frame came from (replay file name, …)"))
 
-    @property
-    def latency_ms(self) -> float:
-        """Capture to decision."""
-        return (self.decided_at - self.captured_at) * 1000.0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "latency_ms", (self.decided_at - self.captured_at) * 1000.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +55,66 @@ class StoredDecision:
     record: DecisionRecord
     image_path: str | None = None
     heatmap_path: str | None = None
+
+
+# --- Derived from the declarations --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionField:
+    name: str
+    kind: FieldKind
+    description: str | None
+    hint: Any  # the annotation, resolved
+    nullable: bool
+    init: bool  # set by the constructor (latency_ms is computed)
+
+
+def _declared_fields() -> tuple[DecisionField, ...]:
+    hints = typing.get_type_hints(DecisionRecord)
+    declared = []
+    for item in dataclasses.fields(DecisionRecord):
+        meta: Declared = item.metadata["gaikan"]
+        hint = hints[item.name]
+        nullable = isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+        declared.append(DecisionField(item.name, meta.kind, meta.description, hint, nullable, item.init))
+    return tuple(declared)
+
+
+DECISION_FIELDS = _declared_fields()
+
+
+def decision_columns() -> list[Column[Any]]:
+    """New `Column`s for the record's fields, in order (the table adds seq and evidence paths)."""
+    return [column for f in DECISION_FIELDS for column in f.kind.columns(f.name, f.nullable)]
+
+
+def row_values(record: DecisionRecord) -> dict[str, Any]:
+    """The record as table column values."""
+    values: dict[str, Any] = {}
+    for f in DECISION_FIELDS:
+        values |= f.kind.to_row(f.name, getattr(record, f.name))
+    return values
+
+
+def record_from_row(row: Mapping[str, Any]) -> DecisionRecord:
+    return DecisionRecord(**{f.name: f.kind.from_row(f.name, row) for f in DECISION_FIELDS if f.init})
+
+
+def api_fields() -> dict[str, tuple[Any, FieldInfo]]:
+    """The record's fields as pydantic field definitions for the API's `DecisionOut`."""
+    return {f.name: (f.kind.api_type(f.hint), Field(description=f.description)) for f in DECISION_FIELDS}
+
+
+def api_values(record: DecisionRecord) -> dict[str, Any]:
+    return {f.name: f.kind.to_api(getattr(record, f.name)) for f in DECISION_FIELDS}
+
+
+def csv_header() -> list[str]:
+    """The CSV export's columns: seq, then the record's fields in order."""
+    return ["seq", *(column for f in DECISION_FIELDS for column in f.kind.csv_header(f.name))]
+
+
+def csv_row(stored: StoredDecision) -> list[Any]:
+    record = stored.record
+    return [stored.seq, *(cell for f in DECISION_FIELDS for cell in f.kind.csv_cells(getattr(record, f.name)))]

@@ -79,4 +79,4 @@ def test_grab_from_the_camera_of_a_settings_file(tmp_path: Path) -> None:
 
 def test_grab_needs_one_camera() -> None:
     result = run("grab", "--out", "x")
-    assert result.exit_code == 1 and "either --device" in result.output
+    assert result.exit_code == 2 and "either --device" in result.output  # a usage error

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import BaseModel
 
 from gaikan.models.export import compare, torch_scores
 from gaikan.models.package import read_package
 from gaikan.models.runtime import OnnxModel
+from gaikan.models.architectures import architecture_entry
 from gaikan.models.train_archs import architecture_names, get_architecture
 from tests.model_training import prepared_test_images, train_tiny
 
@@ -25,6 +27,19 @@ TINY = {
 
 def test_every_registered_architecture_is_covered() -> None:
     assert sorted(TINY) == architecture_names()
+
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_each_registry_entry_names_its_training_code(arch: str) -> None:
+    architecture = get_architecture(arch)
+    assert architecture.summary == architecture_entry(arch).summary
+    assert issubclass(architecture.options, BaseModel) and callable(architecture.fit)
+    architecture.options.model_validate(TINY[arch])
+
+
+def test_an_unknown_architecture_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'; choose from ae, ae-projected"):
+        get_architecture("resnet")
 
 
 @pytest.mark.parametrize("arch", sorted(TINY))

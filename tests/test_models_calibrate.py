@@ -171,7 +171,7 @@ def test_calibrate_command_with_good_images_only(
 
 def test_calibrate_command_refuses_to_overwrite(template_package_file: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
     in_place = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", template_package_file)
-    assert in_place.exit_code == 1 and "never edits a package in place" in in_place.stderr
+    assert in_place.exit_code == 2 and "never edits a package in place" in in_place.stderr  # a usage error
     existing = tmp_path / "existing.zip"
     existing.write_bytes(b"keep me")
     refused = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", existing)

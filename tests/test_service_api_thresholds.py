@@ -14,12 +14,17 @@ from tests.live_server import LiveServer, wait_for
 from tests.onnx_graphs import template_package
 
 
-def test_threshold_change_applies_to_following_frames_and_is_audited(tmp_path: Path, template_model_file: Path) -> None:
-    settings = Settings(
+def _line_settings(tmp_path: Path, model: Path) -> Settings:
+    """A replay line of 10 parts at 50 fps with `model` active."""
+    return Settings(
         data_dir=tmp_path / "data",
         camera=ReplayConfig(path=write_test_line(tmp_path / "line", 10), fps=50, loop=True),
-        initial_model=template_model_file,
+        initial_model=model,
     )
+
+
+def test_threshold_change_applies_to_following_frames_and_is_audited(tmp_path: Path, template_model_file: Path) -> None:
+    settings = _line_settings(tmp_path, template_model_file)
     with LiveServer(settings) as server, server.client() as client:
         assert client.get("/api/v1/thresholds").json() | {"manifest": None} == {
             "model_version": "t1", "reject": 2.9, "review": None, "source": "manifest", "manifest": None
@@ -57,3 +62,36 @@ def test_thresholds_belong_to_a_model_version(tmp_path: Path, template_model_fil
         assert client.get("/api/v1/thresholds").json()["reject"] == 4.0
         client.post("/api/v1/models/t1/activate")
         assert client.get("/api/v1/thresholds").json()["reject"] == 5.0
+
+
+def test_classify_gives_what_the_line_decided_and_refuses_bad_input(tmp_path: Path, template_model_file: Path) -> None:
+    settings = _line_settings(tmp_path, template_model_file)
+    with LiveServer(settings) as server, server.client() as client:
+        wait_for(lambda: (c := client.get("/api/v1/status").json()["counts"])["reject"] > 0 and c["pass"] > 0)
+        scored = [d for d in client.get("/api/v1/results", params={"limit": 50}).json()["items"] if d["score"] is not None]
+        thresholds = scored[0]["thresholds"]
+        same = [d for d in scored if d["thresholds"] == thresholds]
+        judged = client.post("/api/v1/thresholds/classify", json={"thresholds": thresholds, "scores": [d["score"] for d in same]})
+        assert judged.status_code == 200
+        assert judged.json()["outcomes"] == [d["decision"] for d in same]
+
+        # The rule at its edges: a score equal to a threshold is on the stricter side.
+        edges = client.post(
+            "/api/v1/thresholds/classify",
+            json={"thresholds": {"reject": 2.0, "review": 1.0}, "scores": [0.5, 1.0, 1.5, 2.0, 3.0]},
+        ).json()
+        assert edges["outcomes"] == ["pass", "review", "review", "reject", "reject"]
+        assert edges["counts"] == {"pass": 1, "review": 2, "reject": 2}
+        none = client.post("/api/v1/thresholds/classify", json={"thresholds": {"reject": 2.0}, "scores": []}).json()
+        assert none == {"outcomes": [], "counts": {"pass": 0, "review": 0, "reject": 0}}
+
+        inverted = client.post("/api/v1/thresholds/classify", json={"thresholds": {"reject": 1.0, "review": 2.0}, "scores": [1.5]})
+        assert inverted.status_code == 422 and "below the reject" in inverted.text
+        not_finite = client.post(
+            "/api/v1/thresholds/classify",
+            content=b'{"thresholds": {"reject": 1.0}, "scores": [NaN]}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert not_finite.status_code == 422 and "finite" in not_finite.text
+        too_many = client.post("/api/v1/thresholds/classify", json={"thresholds": {"reject": 1.0}, "scores": [0.0] * 10_001})
+        assert too_many.status_code == 422 and "10000" in too_many.text

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
 from gaikan.service.api.deps import Reader, ServicesDep
-from gaikan.service.api.schemas import DecisionOut, ResultsPage, utc
+from gaikan.service.api.schemas import DecisionOut, ResultsPage
 from gaikan.service.decision import Outcome
-from gaikan.service.records import StoredDecision
+from gaikan.service.records import csv_header, csv_row
 
 router = APIRouter(prefix="/api/v1/results", tags=["results"])
 
@@ -32,22 +32,6 @@ def list_results(
     return ResultsPage(items=[DecisionOut.of(item) for item in items], next_before_seq=next_before)
 
 
-CSV_COLUMNS = (
-    "seq", "frame_id", "camera_id", "captured_at", "decided_at", "score", "decision", "reason",
-    "detail", "model_version", "threshold_reject", "threshold_review", "latency_ms", "source",
-)
-
-
-def _csv_row(stored: StoredDecision) -> list[object]:
-    r = stored.record
-    return [
-        stored.seq, r.frame_id, r.camera_id, utc(r.captured_at).isoformat(), utc(r.decided_at).isoformat(),
-        r.score, r.decision.value, r.reason.value, r.detail or "", r.model_version or "",
-        r.thresholds.reject if r.thresholds else "", r.thresholds.review if r.thresholds and r.thresholds.review is not None else "",
-        round(r.latency_ms, 3), r.source or "",
-    ]
-
-
 @router.get("/export.csv", summary="Decisions in a time range as CSV (oldest first)", response_class=StreamingResponse)
 def export_csv(
     services: ServicesDep,
@@ -63,10 +47,10 @@ def export_csv(
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(csv_header())
         for page in pages:
             for stored in page:
-                writer.writerow(_csv_row(stored))
+                writer.writerow(csv_row(stored))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

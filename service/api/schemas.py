@@ -2,61 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from gaikan.models.thresholds import Thresholds
-from gaikan.service.decision import Outcome, Reason
-from gaikan.service.records import StoredDecision
+from gaikan.service.decision import Outcome
+from gaikan.service.record_fields import utc as utc  # re-exported: routes format times with it
+from gaikan.service.records import StoredDecision, api_fields, api_values
 
 
-def utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
-
-
-class DecisionOut(BaseModel):
-    """One part's decision."""
-
-    seq: int = Field(description="Monotonic sequence number from the store; never repeats")
-    frame_id: str
-    camera_id: str
-    captured_at: datetime
-    decided_at: datetime
-    score: float | None
-    decision: Outcome
-    reason: Reason
-    detail: str | None = None
-    model_version: str | None
-    thresholds: Thresholds | None
-    latency_ms: float = Field(description="Capture to decision")
-    stages_ms: dict[str, float] = Field(default_factory=dict)
-    source: str | None = Field(default=None, description="Where the frame came from (replay file name, …)")
-    has_image: bool
-    has_heatmap: bool
-
+class _DecisionOutBase(BaseModel):
     @classmethod
     def of(cls, stored: StoredDecision) -> DecisionOut:
-        record = stored.record
         return cls(
             seq=stored.seq,
-            frame_id=record.frame_id,
-            camera_id=record.camera_id,
-            captured_at=utc(record.captured_at),
-            decided_at=utc(record.decided_at),
-            score=record.score,
-            decision=record.decision,
-            reason=record.reason,
-            detail=record.detail,
-            model_version=record.model_version,
-            thresholds=record.thresholds,
-            latency_ms=round(record.latency_ms, 3),
-            stages_ms={k: round(v, 3) for k, v in record.stages_ms.items()},
-            source=record.source,
+            **api_values(stored.record),
             has_image=stored.image_path is not None,
             has_heatmap=stored.heatmap_path is not None,
         )
+
+
+# One part's decision: its fields are `DecisionRecord`'s (service/records.py), derived.
+DecisionOut = create_model(
+    "DecisionOut",
+    __base__=_DecisionOutBase,
+    __doc__="One part's decision.",
+    seq=(int, Field(description="Monotonic sequence number from the store; never repeats")),
+    **api_fields(),
+    has_image=(bool, Field(description="Whether the part image is kept")),
+    has_heatmap=(bool, Field(description="Whether the heatmap overlay is kept")),
+)
 
 
 class ResultsPage(BaseModel):
@@ -173,3 +150,16 @@ class ShadowOut(BaseModel):
     agreement: float | None = Field(description="Share of frames with the same outcome")
     confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
     score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")
+
+
+class ClassifyIn(BaseModel):
+    """Scores to judge against thresholds (e.g. the thresholds an engineer is trying out)."""
+
+    model_config = ConfigDict(extra="forbid")
+    thresholds: Thresholds
+    scores: list[float] = Field(max_length=10_000, description="Finite scores (checked by the route, so the answer never echoes a NaN)")
+
+
+class ClassifyOut(BaseModel):
+    outcomes: list[Outcome] = Field(description="Each score's outcome, in the order given")
+    counts: dict[Outcome, int] = Field(description="How many scores got each outcome (every outcome present)")

@@ -6,52 +6,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import Engine, Row, func, insert, select, update
 
-from gaikan.models.thresholds import Thresholds
-from gaikan.service.decision import Outcome, Reason
-from gaikan.service.records import DecisionRecord, StoredDecision
+from gaikan.service.decision import Outcome
+from gaikan.service.records import DecisionRecord, StoredDecision, record_from_row, row_values
 from gaikan.service.storage.schema import decisions
 
 
-def _row_values(record: DecisionRecord) -> dict[str, object]:
-    return {
-        "frame_id": record.frame_id,
-        "camera_id": record.camera_id,
-        "captured_at": record.captured_at,
-        "decided_at": record.decided_at,
-        "score": record.score,
-        "decision": record.decision.value,
-        "reason": record.reason.value,
-        "model_version": record.model_version,
-        "threshold_reject": record.thresholds.reject if record.thresholds else None,
-        "threshold_review": record.thresholds.review if record.thresholds else None,
-        "latency_ms": record.latency_ms,
-        "stages_ms": record.stages_ms,
-        "detail": record.detail,
-        "source": record.source,
-    }
-
-
 def _from_row(row: Row) -> StoredDecision:
-    thresholds = (
-        Thresholds(reject=row.threshold_reject, review=row.threshold_review)
-        if row.threshold_reject is not None
-        else None
+    return StoredDecision(
+        seq=row.seq, record=record_from_row(row._mapping), image_path=row.image_path, heatmap_path=row.heatmap_path
     )
-    record = DecisionRecord(
-        frame_id=row.frame_id,
-        camera_id=row.camera_id,
-        captured_at=row.captured_at,
-        decided_at=row.decided_at,
-        decision=Outcome(row.decision),
-        reason=Reason(row.reason),
-        score=row.score,
-        model_version=row.model_version,
-        thresholds=thresholds,
-        detail=row.detail,
-        stages_ms=dict(row.stages_ms or {}),
-        source=row.source,
-    )
-    return StoredDecision(seq=row.seq, record=record, image_path=row.image_path, heatmap_path=row.heatmap_path)
 
 
 class DecisionStore:
@@ -66,7 +29,7 @@ class DecisionStore:
         stored: list[StoredDecision] = []
         with self._engine.begin() as connection:
             for record in records:
-                result = connection.execute(insert(decisions).values(**_row_values(record)))
+                result = connection.execute(insert(decisions).values(**row_values(record)))
                 stored.append(StoredDecision(seq=int(result.inserted_primary_key[0]), record=record))
         return stored
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Double, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Double, Index, Integer, MetaData, String, Table
+
+from gaikan.service.records import decision_columns
 
 metadata = MetaData()
 
@@ -11,20 +13,7 @@ decisions = Table(
     metadata,
     # AUTOINCREMENT on SQLite: a seq is never reused, even after the newest rows are deleted.
     Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("frame_id", String(200), nullable=False),
-    Column("camera_id", String(100), nullable=False),
-    Column("captured_at", Double, nullable=False),
-    Column("decided_at", Double, nullable=False),
-    Column("score", Double, nullable=True),
-    Column("decision", String(16), nullable=False),
-    Column("reason", String(32), nullable=False),
-    Column("model_version", String(64), nullable=True),
-    Column("threshold_reject", Double, nullable=True),
-    Column("threshold_review", Double, nullable=True),
-    Column("latency_ms", Double, nullable=False),
-    Column("stages_ms", JSON, nullable=False),
-    Column("detail", Text, nullable=True),
-    Column("source", String(500), nullable=True),
+    *decision_columns(),  # the fields of `DecisionRecord`, declared in service/records.py
     Column("image_path", String(500), nullable=True),
     Column("heatmap_path", String(500), nullable=True),
     sqlite_autoincrement=True,

@@ -1,6 +1,7 @@
 // Score histogram (SVG) with the proposed thresholds drawn as lines that can be dragged with the
-// pointer or moved with the keyboard (each handle is a slider). Bars are coloured by what the
-// proposed thresholds would decide. Emits `change` with {reject, review}.
+// pointer or moved with the keyboard (each handle is a slider). Bars are coloured by the outcome
+// of each score under the proposed thresholds, as the server judged it (`setData`): the threshold
+// rule lives on the server only. Emits `change` with {reject, review}.
 
 const SVG = 'http://www.w3.org/2000/svg';
 const WIDTH = 640;
@@ -30,6 +31,7 @@ export class Histogram extends EventTarget {
     super();
     this.texts = texts;
     this.scores = [];
+    this.outcomes = []; // the outcome of each score, from POST /api/v1/thresholds/classify
     this.proposed = { reject: 1, review: null };
     this.current = null;
     this.domain = [0, 1];
@@ -47,8 +49,10 @@ export class Histogram extends EventTarget {
   }
 
   // -- data ---------------------------------------------------------------------------------
-  setData(scores) {
-    this.scores = scores.filter((score) => Number.isFinite(score));
+  /** Finite scores and, index for index, their outcomes under the proposed thresholds. */
+  setData(scores, outcomes) {
+    this.scores = scores;
+    this.outcomes = outcomes;
     this.fitDomain();
     this.draw();
   }
@@ -107,12 +111,6 @@ export class Histogram extends EventTarget {
     return low + ((x - MARGIN.left) / (WIDTH - MARGIN.left - MARGIN.right)) * (high - low);
   }
 
-  outcome(score) {
-    if (score >= this.proposed.reject) return 'reject';
-    if (this.proposed.review !== null && score >= this.proposed.review) return 'review';
-    return 'pass';
-  }
-
   // -- drawing ------------------------------------------------------------------------------
   draw() {
     this.drawBars();
@@ -124,10 +122,10 @@ export class Histogram extends EventTarget {
     const [low, high] = this.domain;
     const width = (high - low) / BINS;
     const bins = Array.from({ length: BINS }, () => ({ pass: 0, review: 0, reject: 0 }));
-    for (const score of this.scores) {
+    this.scores.forEach((score, i) => {
       const index = Math.min(BINS - 1, Math.max(0, Math.floor((score - low) / width)));
-      bins[index][this.outcome(score)] += 1;
-    }
+      bins[index][this.outcomes[i]] += 1;
+    });
     const tallest = Math.max(1, ...bins.map((bin) => bin.pass + bin.review + bin.reject));
     const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
     const bars = [];

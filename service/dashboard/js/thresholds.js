@@ -1,5 +1,6 @@
 // Engineer view: the score histogram of recent parts with the thresholds drawn, editable by
-// dragging or typing, applied with confirmation.
+// dragging or typing, applied with confirmation. What proposed thresholds would decide is asked
+// of the server (POST /api/v1/thresholds/classify), which applies the line's own rule.
 
 import { ApiError, describeError } from './api.js';
 import { confirmAction } from './confirm.js';
@@ -22,6 +23,8 @@ export class ThresholdEditor {
     this.sampleSize = byId('thr-sample');
     this.message = byId('thr-message');
     this.redrawPending = false;
+    this.judging = false; // a preview request is in flight
+    this.judgeAgain = false; // the proposal or the sample changed meanwhile
     this.edited = false; // the engineer changed the proposal since the thresholds in force were loaded
 
     this.histogram.addEventListener('change', (event) => {
@@ -88,9 +91,8 @@ export class ThresholdEditor {
         source: texts.t(`thr.source.${source}`),
       });
       const page = await this.client.get('/api/v1/results', { limit: this.sampleSize.value });
-      this.sample = page.items.filter((item) => item.score !== null && item.model_version === this.inForce.model_version);
+      this.sample = page.items.filter((item) => Number.isFinite(item.score) && item.model_version === this.inForce.model_version);
       this.histogram.setCurrent({ reject, review });
-      this.histogram.setData(this.sample.map((item) => item.score));
       if (!this.edited) this.showProposed(this.inForce);
       else this.renderPreview();
     }
@@ -100,14 +102,13 @@ export class ThresholdEditor {
 
   /** A live decision joins the histogram. */
   addDecision(decision) {
-    if (!this.inForce || decision.score === null || decision.model_version !== this.inForce.model_version) return;
+    if (!this.inForce || !Number.isFinite(decision.score) || decision.model_version !== this.inForce.model_version) return;
     this.sample.unshift(decision);
     this.sample.length = Math.min(this.sample.length, Number(this.sampleSize.value));
     if (this.redrawPending) return;
     this.redrawPending = true;
     setTimeout(() => {
       this.redrawPending = false;
-      this.histogram.setData(this.sample.map((item) => item.score));
       this.renderCaption();
       this.renderPreview();
     }, 500);
@@ -144,23 +145,38 @@ export class ThresholdEditor {
         : this.texts.t('thr.histogramEmpty');
   }
 
+  /** Re-judge the sample; at most one request in flight, the newest proposal wins. */
   renderPreview() {
+    if (this.judging) {
+      this.judgeAgain = true;
+      return;
+    }
+    this.judging = true;
+    this.judgePreview()
+      .catch((error) => report(this.message, describeError(this.texts, error), 'error'))
+      .finally(() => {
+        this.judging = false;
+        if (this.judgeAgain) {
+          this.judgeAgain = false;
+          this.renderPreview();
+        }
+      });
+  }
+
+  async judgePreview() {
     const preview = byId('thr-preview');
     if (!this.inForce || !this.sample.length) {
       preview.textContent = '';
+      this.histogram.setData([], []);
       return;
     }
-    const count = (thresholds) => {
-      const counts = { pass: 0, review: 0, reject: 0 };
-      for (const { score } of this.sample) {
-        if (score >= thresholds.reject) counts.reject += 1;
-        else if (thresholds.review !== null && score >= thresholds.review) counts.review += 1;
-        else counts.pass += 1;
-      }
-      return counts;
-    };
-    const proposed = count(this.proposed);
-    const now = count(this.inForce);
+    const scores = this.sample.map((item) => item.score);
+    const judge = ({ reject, review }) =>
+      this.client.request('/api/v1/thresholds/classify', { method: 'POST', json: { thresholds: { reject, review }, scores } });
+    const [proposedJudged, nowJudged] = await Promise.all([judge(this.proposed), judge(this.inForce)]);
+    this.histogram.setData(scores, proposedJudged.outcomes);
+    const proposed = proposedJudged.counts;
+    const now = nowJudged.counts;
     preview.textContent = this.texts.t('thr.preview', {
       count: this.sample.length,
       pass: proposed.pass,

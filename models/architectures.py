@@ -1,0 +1,72 @@
+"""The one registry of model architectures (torch-free, so the command line and the service can
+name and describe them without importing torch).
+
+To add an architecture: write its training module (an options model and a fit function, see
+`train_archs.Architecture`), add one `ArchitectureEntry` below, and add it to the tiny-training
+table of `tests/test_models_architectures.py`. `gaikan train --help`, `--arch` validation and the
+training entry point all read this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ArchitectureEntry:
+    name: str  # the `--arch` value and the manifest's `architecture`
+    summary: str  # one line: what it is and how it scores
+    options: str  # "module:Class" of its options model (the `--set KEY=VALUE` settings)
+    fit: str  # "module:function" turning a TrainContext into the scoring module
+    # Largest torch-vs-ONNX-Runtime difference accepted, relative to the largest output value.
+    parity_tolerance: float = 1e-3
+
+
+ARCHITECTURES: tuple[ArchitectureEntry, ...] = (
+    ArchitectureEntry(
+        "patchcore",
+        "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
+        "gaikan.models.train_patchcore:PatchCoreOptions",
+        "gaikan.models.train_patchcore:fit_patchcore",
+    ),
+    ArchitectureEntry(
+        "ae",
+        "convolutional autoencoder, L2 loss; map = squared error",
+        "gaikan.models.train_ae:AutoencoderOptions",
+        "gaikan.models.train_ae:fit_ae",
+    ),
+    ArchitectureEntry(
+        "ae-ssim",
+        "convolutional autoencoder, SSIM loss; map = 1 - SSIM",
+        "gaikan.models.train_ae:AutoencoderOptions",
+        "gaikan.models.train_ae:fit_ae_ssim",
+    ),
+    ArchitectureEntry(
+        "ae-projected",
+        "L2 autoencoder; map = squared difference to the input's iterative gradient projection (Dehaene et al. 2020)",
+        "gaikan.models.train_ae:ProjectedOptions",
+        "gaikan.models.train_ae:fit_ae_projected",
+        # The projection iterates a piecewise-linear map (LeakyReLU slopes, clipping): float32
+        # rounding differences between two correct implementations can switch a branch and
+        # grow over the steps, most on barely trained networks.
+        parity_tolerance=1e-2,
+    ),
+    ArchitectureEntry(
+        "efficientgan",
+        "EfficientGAN (BiGAN E/G/D); score = lam * pixel error + (1 - lam) * discriminator feature error",
+        "gaikan.models.train_gan:EfficientGanOptions",
+        "gaikan.models.train_gan:fit_efficientgan",
+    ),
+)
+
+
+def architecture_names() -> list[str]:
+    return sorted(entry.name for entry in ARCHITECTURES)
+
+
+def architecture_entry(name: str) -> ArchitectureEntry:
+    """The registered architecture called `name`; ValueError naming the known ones otherwise."""
+    for entry in ARCHITECTURES:
+        if entry.name == name:
+            return entry
+    raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(architecture_names())}")

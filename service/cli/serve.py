@@ -1,0 +1,72 @@
+"""`gaikan serve`, `gaikan demo`, `gaikan version`: running the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gaikan.service.cli.exits import usage
+from gaikan.service.cli.options import ConfigOption
+
+if TYPE_CHECKING:
+    from gaikan.service.settings import Settings
+
+app = typer.Typer()
+
+HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")]
+PortOption = Annotated[int | None, typer.Option(help="Port (default 8000)")]
+DEMO_CAMERAS = {
+    "replay": "the generated demo line",
+    "genicam": "the simulated GenICam camera (viky.cti) through Harvesters",
+}
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from gaikan.service.app import create_app
+    from gaikan.service.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its images, database and models")] = Path("gaikan-data"),
+    host: HostOption = None,
+    port: PortOption = None,
+    fps: Annotated[float, typer.Option(help="Parts per second on the demo line")] = 4.0,
+    camera: Annotated[str, typer.Option(help="; ".join(f"{k}: {v}" for k, v in DEMO_CAMERAS.items()))] = "replay",
+    config: ConfigOption = None,
+) -> None:
+    """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite."""
+    from gaikan.service.demo import demo_camera, demo_settings
+
+    if camera not in DEMO_CAMERAS:
+        usage(f"choose {' or '.join(DEMO_CAMERAS)}", "--camera")
+    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera)))
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (database, models, images)")] = None,
+) -> None:
+    """Run the inspection service with settings from the environment and/or a TOML file."""
+    from gaikan.service.settings import load_settings
+
+    _serve(load_settings(config, host=host, port=port, data_dir=data_dir))
+
+
+@app.command()
+def version() -> None:
+    """Print the installed Gaikan version."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("gaikan"))
