@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column
 from pydantic import Field
 from pydantic.fields import FieldInfo
+from sqlalchemy import Column
 
 from gaikan.models.thresholds import Outcome, Thresholds
 from gaikan.service.decision import Reason

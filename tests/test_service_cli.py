@@ -109,3 +109,11 @@ def test_help_never_imports_torch_or_the_service() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_serve_with_settings_that_do_not_validate_fails_before_serving(tmp_path: Path) -> None:
+    settings = tmp_path / "gaikan.toml"
+    settings.write_text('host = "0.0.0.0"\nport = "eighty"\n')
+    result = run("serve", "--config", settings)
+    assert result.exit_code == ExitCode.FAILED and "port" in result.stderr
+    assert "serving on" not in result.output

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gaikan.service.cli.exits import usage
+from gaikan.service.cli.exits import failures, usage
 from gaikan.service.cli.options import ConfigOption
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ app = typer.Typer()
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1)")]
 PortOption = Annotated[int | None, typer.Option(help="Port (default 8000)")]
+# A settings file or environment that does not validate: exit 1 with the reason, not a traceback.
+SETTINGS_ERRORS: tuple[type[Exception], ...] = (ValueError, OSError, tomllib.TOMLDecodeError)
 DEMO_CAMERAS = {
     "replay": "the generated demo line",
     "genicam": "the simulated GenICam camera (viky.cti) through Harvesters",
@@ -48,7 +51,9 @@ def demo(
 
     if camera not in DEMO_CAMERAS:
         usage(f"choose {' or '.join(DEMO_CAMERAS)}", "--camera")
-    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera)))
+    with failures(*SETTINGS_ERRORS):
+        settings = demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera))
+    _serve(settings)
 
 
 @app.command()
@@ -61,7 +66,9 @@ def serve(
     """Run the inspection service with settings from the environment and/or a TOML file."""
     from gaikan.service.settings import load_settings
 
-    _serve(load_settings(config, host=host, port=port, data_dir=data_dir))
+    with failures(*SETTINGS_ERRORS):
+        settings = load_settings(config, host=host, port=port, data_dir=data_dir)
+    _serve(settings)
 
 
 @app.command()
