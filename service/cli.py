@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gaikan.service.cli_db import db_app
+
 if TYPE_CHECKING:
     from gaikan.models.evaluate import ScoredDataset
     from gaikan.models.package import ModelPackage
@@ -16,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
     help="Gaikan: real-time visual inspection with good-only anomaly models.",
 )
+app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML settings file (also GAIKAN_CONFIG)", exists=True, dir_okay=False)
@@ -31,11 +34,16 @@ def _serve(settings: object) -> None:
     from gaikan.service.settings import Settings
 
     from gaikan.service.logs import configure_logging
+    from gaikan.service.storage.migrate import SchemaError
 
     assert isinstance(settings, Settings)
     configure_logging(settings.log_format, settings.log_level)
+    try:
+        application = create_app(settings)
+    except SchemaError as error:
+        raise _fail(str(error), code=2) from None
     typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
 
 @app.command()
