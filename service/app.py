@@ -42,6 +42,7 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
+        line.refresh_metrics()
         return Response(generate_latest(line.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     dashboard = files("gaikan.service") / "dashboard"

@@ -4,6 +4,7 @@ evidence writer, pipeline), started and stopped as a unit."""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.records import StoredDecision
 from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
-from gaikan.service.settings import Settings
+from gaikan.service.settings import Role, Settings
 from gaikan.service.shadow import ShadowRunner
 from gaikan.service.storage.acks import AckStore
 from gaikan.service.storage.audit import AuditLog
@@ -161,6 +162,31 @@ class Line:
         self.recorder.stop()
         self.evidence.stop()
         self.stores.engine.dispose()
+
+    def refresh_metrics(self) -> None:
+        """Set the gauges that describe the line right now (called when /metrics is scraped).
+        Every PLC key appears, with the service's start as its last ack until it acknowledges."""
+        now = time.time()
+        disk = shutil.disk_usage(self.settings.data_dir)
+        acks = {key.name: (0, self.started_at) for key in self.settings.api_keys if key.role == Role.PLC}
+        acks.update(self.stores.acks.all())
+        camera = (self.pipeline.source.camera_id, self.camera_condition()) if self.pipeline is not None else None
+        self.metrics.set_line_state(
+            fail_safe=self.fail_safe_reasons(),
+            camera=camera,
+            disk_free=disk.free,
+            disk_size=disk.total,
+            last_seq=self.stores.decisions.last_seq(),
+            acks=acks,
+            now=now,
+        )
+
+    def camera_condition(self) -> str:
+        """The camera's state as operators see it: "faulted" while the line treats it as faulted,
+        "none" without a camera."""
+        if self.pipeline is None:
+            return "none"
+        return "faulted" if self.pipeline.camera_faulted else self.pipeline.source.state.value
 
     @property
     def camera_state(self) -> CameraState | None:

@@ -28,7 +28,7 @@ def camera_status(line: Line) -> CameraOut:
     stats = line.pipeline.source.stats
     return CameraOut(
         camera_id=line.pipeline.source.camera_id,
-        state="faulted" if line.pipeline.camera_faulted else line.pipeline.source.state.value,
+        state=line.camera_condition(),
         fps=round(PipelineCounters.rate(line.pipeline.counters.recent_frames), 2),
         frames=stats.frames,
         dropped=line.pipeline.counters.dropped + stats.dropped,
