@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,3 +216,17 @@ def test_a_real_prometheus_scrapes_the_service_and_raises_the_fail_safe_alert(ru
     assert _query(running_prometheus, 'gaikan_camera_state{camera="cam1", state="running"}')
     free = float(_query(running_prometheus, "gaikan_data_disk_free_bytes / gaikan_data_disk_size_bytes")[0]["value"][1])
     assert 0 < free <= 1
+
+
+def test_the_systemd_unit_is_valid_and_runs_the_installed_service_read_only(tmp_path: Path) -> None:
+    unit = (DEPLOY / "gaikan.service").read_text(encoding="utf-8")
+    for line in ("ExecStart=/opt/gaikan/venv/bin/gaikan serve", "KillSignal=SIGINT", "StateDirectory=gaikan", "ProtectSystem=strict"):
+        assert line in unit.splitlines(), line
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    # verify checks that ExecStart exists: the venv path only exists on an installed machine.
+    copy = tmp_path / "gaikan.service"
+    copy.write_text(unit.replace("/opt/gaikan/venv/bin/gaikan", shutil.which("true") or "/bin/true"), encoding="utf-8")
+    result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
