@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test serve-deps test-deps browser screenshots demo-model clean
+.PHONY: demo test serve-deps test-deps browser prometheus screenshots demo-model clean
 
 demo: serve-deps
 	$(BIN)/gaikan demo
@@ -20,7 +20,7 @@ $(VENV)/.serve-installed: pyproject.toml
 	touch $@
 
 # Everything the tests need: serving, training (torch 2.13.0 CPU), test tools, a browser.
-test-deps: $(VENV)/.test-installed browser
+test-deps: $(VENV)/.test-installed browser prometheus
 $(VENV)/.test-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -43,6 +43,14 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's chromium for the dashboard tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-ipafont-gothic >/dev/null; \
+	fi
+
+# Prometheus and promtool for the deploy/ tests (tests/test_deploy_stack.py): Debian's package,
+# installed when missing and run as root (as CI is); elsewhere those tests skip and say why.
+prometheus:
+	@if [ ! -x /usr/bin/prometheus ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's prometheus for the deploy tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	fi
 
 # Refresh the README's dashboard screenshots (docs/dashboard*.png) from the browser tests.

@@ -27,6 +27,7 @@ from gaikan.service.storage.acks import AckStore
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.database import open_database
 from gaikan.service.storage.decisions import DecisionStore
+from gaikan.service.storage.migrate import MigrateMode
 from gaikan.service.storage.model_versions import ModelVersionStore
 from gaikan.service.storage.thresholds import ThresholdStore
 
@@ -43,8 +44,8 @@ class Stores:
     acks: AckStore
 
     @classmethod
-    def open(cls, url: str) -> Stores:
-        engine = open_database(url)
+    def open(cls, url: str, migrate: MigrateMode = "auto") -> Stores:
+        engine = open_database(url, migrate)
         return cls(
             engine=engine,
             decisions=DecisionStore(engine),
@@ -62,7 +63,7 @@ class Line:
         self._on_event = on_event
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.stores = Stores.open(settings.database)
+        self.stores = Stores.open(settings.database, settings.migrate)
         self.metrics = Metrics()
         self.registry = ModelRegistry(
             versions=self.stores.versions,

@@ -41,6 +41,9 @@ class Metrics:
         self.evidence_skipped = Counter(
             "gaikan_evidence_skipped_total", "Images not saved because the writer was behind", registry=self.registry
         )
+        self.last_decision_time = Gauge(
+            "gaikan_last_decision_timestamp_seconds", "When the newest stored decision was made (Unix time)", registry=self.registry
+        )
 
     def set_active_model(self, version: str | None) -> None:
         self.active_model.clear()

@@ -109,6 +109,7 @@ class Recorder:
         for decision, (_, evidence) in zip(stored, group, strict=True):
             record = decision.record
             self._metrics.decisions.labels(decision=record.decision.value, reason=record.reason.value).inc()
+            self._metrics.last_decision_time.set(record.decided_at)
             self._metrics.stage_latency.labels(stage="persist").observe(persist_seconds)
             if evidence is not None and self._evidence is not None and self._keep(record):
                 self._evidence.submit(decision.seq, evidence)

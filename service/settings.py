@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 
 from gaikan.camera.config import CameraConfig
 from gaikan.service.pipeline import Overflow
+from gaikan.service.storage.migrate import MigrateMode
 
 
 class Role(enum.StrEnum):
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path("gaikan-data")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    migrate: MigrateMode = Field(
+        default="auto",
+        description="A database with an older schema: upgrade it at start (auto) or refuse to start (refuse; run `gaikan db upgrade`)",
+    )
 
     camera: CameraConfig | None = None
     initial_model: Path | None = Field(

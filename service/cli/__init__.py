@@ -6,7 +6,7 @@
 | `models.py` | `train`, `eval`, `calibrate` (architectures from `gaikan.models.architectures`) |
 | `cameras.py` | `cameras`, `grab` (camera kinds from `gaikan.camera.config.CAMERA_KINDS`) |
 | `data.py` | `data check`, `data synth` |
-| `db.py` | `db ...` (database migrations; plugs in below as the `db_app` sub-app) |
+| `db.py` | `db current`, `db upgrade` (Alembic migrations) |
 
 Exit codes (`exits.py`): 0 done, 1 the operation failed or refused, 2 the command line is wrong.
 A new command goes into the module of its group (or a new module added below) with its test in
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import typer
 
-from gaikan.service.cli import cameras, data, models, serve
+from gaikan.service.cli import cameras, data, db, models, serve
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,7 +29,7 @@ app.add_typer(serve.app)
 app.add_typer(models.app)
 app.add_typer(cameras.app)
 app.add_typer(data.app, name="data")
-# Database migrations: app.add_typer(db.db_app, name="db") with `db_app` in service/cli/db.py.
+app.add_typer(db.db_app, name="db")
 
 
 def main() -> None:

@@ -31,10 +31,13 @@ def _serve(settings: Settings) -> None:
 
     from gaikan.service.app import create_app
     from gaikan.service.logs import configure_logging
+    from gaikan.service.storage.migrate import SchemaError
 
     configure_logging(settings.log_format, settings.log_level)
+    with failures(SchemaError):
+        application = create_app(settings)
     typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
 
 @app.command()

@@ -23,7 +23,7 @@ class ApiContext:
 
     @classmethod
     def build(cls, settings: Settings, watchdog: WatchdogConfig = WatchdogConfig()) -> ApiContext:
-        stores = Stores.open(settings.database)
+        stores = Stores.open(settings.database, settings.migrate)
         feed = LiveFeed(stores.decisions.counts())
         uploads = ModelRegistry(
             versions=stores.versions,

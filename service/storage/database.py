@@ -6,15 +6,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-from gaikan.service.storage.schema import metadata
+from gaikan.service.storage.migrate import MigrateMode, ensure_schema
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def open_database(url: str) -> Engine:
-    """Connect, create missing tables, and return the engine."""
+def connect(url: str) -> Engine:
+    """An engine for `url`, schema untouched."""
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
@@ -31,5 +31,15 @@ def open_database(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    return engine
+
+
+def open_database(url: str, migrate: MigrateMode = "auto") -> Engine:
+    """Connect, bring the schema to this release's (or refuse, see `ensure_schema`), return the engine."""
+    engine = connect(url)
+    try:
+        ensure_schema(engine, migrate)
+    except Exception:
+        engine.dispose()
+        raise
     return engine
