@@ -18,6 +18,7 @@ import yaml
 
 from gaikan.camera.config import ReplayConfig
 from gaikan.service.metrics import Metrics
+from gaikan.service.services.metrics import api_metric_families
 from gaikan.service.settings import Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer, free_port, wait_for
@@ -49,7 +50,8 @@ def _binary(name: str) -> str:
 def exported_metric_names() -> set[str]:
     """Every series name the service's /metrics can carry."""
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
-    return {family.name + suffix for family in Metrics().registry.collect() for suffix in suffixes[family.type]}
+    families = [*Metrics().registry.collect(), *api_metric_families().values()]
+    return {family.name + suffix for family in families for suffix in suffixes[family.type]}
 
 
 def rule_expressions() -> list[str]:

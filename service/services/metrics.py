@@ -16,6 +16,24 @@ from gaikan.service.services.context import ApiContext
 from gaikan.service.settings import Role
 
 
+# name, help, labels: the gauges the API process computes when scraped.
+API_GAUGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("gaikan_line_up", "1 while the line process runs and reports", ()),
+    ("gaikan_line_restarts", "Line process restarts by the watchdog", ()),
+    ("gaikan_fail_safe", "1 for each reason every part is rejected now", ("reason",)),
+    ("gaikan_camera_state", "1 for the camera's current state", ("camera", "state")),
+    ("gaikan_data_disk_free_bytes", "Free space on the data directory's file system", ()),
+    ("gaikan_data_disk_size_bytes", "Size of the data directory's file system", ()),
+    ("gaikan_plc_unacked_decisions", "Decisions a PLC client has not acknowledged yet", ("client",)),
+    ("gaikan_plc_ack_age_seconds", "Seconds since the PLC client last acknowledged (since the service started, if it never has)", ("client",)),
+)
+
+
+def api_metric_families() -> dict[str, GaugeMetricFamily]:
+    """The API process's gauges, empty (describe them, or fill them when scraped)."""
+    return {name: GaugeMetricFamily(name, text, labels=list(labels)) for name, text, labels in API_GAUGES}
+
+
 class _LineHealth(Collector):
     """Gauges computed when scraped (the alert rules in deploy/prometheus/alerts.yml read them)."""
 
@@ -23,48 +41,31 @@ class _LineHealth(Collector):
         self._context = context
         self._started_at = time.time()
 
+    def describe(self) -> Iterator[Metric]:
+        return iter(api_metric_families().values())
+
     def collect(self) -> Iterator[Metric]:
-        line = self._context.line
-        yield GaugeMetricFamily("gaikan_line_up", "1 while the line process runs and reports", value=float(line.alive))
-        yield GaugeMetricFamily("gaikan_line_restarts", "Line process restarts by the watchdog", value=float(line.restarts))
-        reasons = GaugeMetricFamily("gaikan_fail_safe", "1 for each reason every part is rejected now", labels=["reason"])
+        families, context = api_metric_families(), self._context
+        line = context.line
+        families["gaikan_line_up"].add_metric([], float(line.alive))
+        families["gaikan_line_restarts"].add_metric([], float(line.restarts))
         for reason in line.fail_safe_reasons():
-            reasons.add_metric([reason], 1.0)
-        yield reasons
-        yield self._camera_state()
-        yield from self._disk()
-        yield from self._plc_acks()
-
-    def _camera_state(self) -> Metric:
-        family = GaugeMetricFamily("gaikan_camera_state", "1 for the camera's current state", labels=["camera", "state"])
-        snapshot = self._context.line.snapshot
+            families["gaikan_fail_safe"].add_metric([reason], 1.0)
+        snapshot = line.snapshot
         if snapshot is not None and snapshot.camera is not None:
-            state = snapshot.camera.state if self._context.line.alive else "unknown"
-            family.add_metric([snapshot.camera.camera_id, state], 1.0)
-        return family
-
-    def _disk(self) -> Iterator[Metric]:
-        disk = shutil.disk_usage(self._context.settings.data_dir)
-        yield GaugeMetricFamily("gaikan_data_disk_free_bytes", "Free space on the data directory's file system", value=disk.free)
-        yield GaugeMetricFamily("gaikan_data_disk_size_bytes", "Size of the data directory's file system", value=disk.total)
-
-    def _plc_acks(self) -> Iterator[Metric]:
-        """Every PLC key appears, with the service's start as its last ack until it acknowledges."""
-        stores, now = self._context.stores, time.time()
-        acks = {key.name: (0, self._started_at) for key in self._context.settings.api_keys if key.role == Role.PLC}
-        acks.update(stores.acks.all())
-        last_seq = stores.decisions.last_seq()
-        unacked = GaugeMetricFamily("gaikan_plc_unacked_decisions", "Decisions a PLC client has not acknowledged yet", labels=["client"])
-        age = GaugeMetricFamily(
-            "gaikan_plc_ack_age_seconds",
-            "Seconds since the PLC client last acknowledged (since the service started, if it never has)",
-            labels=["client"],
-        )
+            state = snapshot.camera.state if line.alive else "unknown"
+            families["gaikan_camera_state"].add_metric([snapshot.camera.camera_id, state], 1.0)
+        disk = shutil.disk_usage(context.settings.data_dir)
+        families["gaikan_data_disk_free_bytes"].add_metric([], disk.free)
+        families["gaikan_data_disk_size_bytes"].add_metric([], disk.total)
+        # Every PLC key appears, with the service's start as its last ack until it acknowledges.
+        now, last_seq = time.time(), context.stores.decisions.last_seq()
+        acks = {key.name: (0, self._started_at) for key in context.settings.api_keys if key.role == Role.PLC}
+        acks.update(context.stores.acks.all())
         for client, (seq, at) in acks.items():
-            unacked.add_metric([client], max(last_seq - seq, 0))
-            age.add_metric([client], max(now - at, 0.0))
-        yield unacked
-        yield age
+            families["gaikan_plc_unacked_decisions"].add_metric([client], max(last_seq - seq, 0))
+            families["gaikan_plc_ack_age_seconds"].add_metric([client], max(now - at, 0.0))
+        return iter(families.values())
 
 
 class MetricsService:
