@@ -161,5 +161,7 @@ class Line:
 
     @property
     def inference_stall_s(self) -> float:
-        """A model call running longer than this (twice the deadline, at least 1 s) is hung."""
+        """A model call running longer than this (default twice the deadline, at least 1 s) is hung."""
+        if self.settings.inference_stall_ms is not None:
+            return self.settings.inference_stall_ms / 1000.0
         return max(2 * self.settings.deadline_ms / 1000.0, 1.0)

@@ -75,11 +75,15 @@ class LineClient:
         *,
         on_decision: Callable[[DecisionStored], None] | None = None,
         on_model: Callable[[ModelSwapped], None] | None = None,
+        on_spawn: Callable[[], None] | None = None,
         watchdog: WatchdogConfig = WatchdogConfig(),
     ) -> None:
+        """`on_decision` and `on_model` get the decision stream; `on_spawn` is called before each
+        (re)start of the line process, when no old one can send anything any more."""
         self._settings = _plain_settings(settings)
         self._on_decision = on_decision
         self._on_model = on_model
+        self._on_spawn = on_spawn
         self._config = watchdog
         self._process = ProcessWorker("gaikan-line", line_process.main, join_timeout_s=30.0)
         self._channel: _Channel | None = None
@@ -102,14 +106,18 @@ class LineClient:
             log.error("the line process did not report within %.0f s; the watchdog keeps trying", self._config.start_timeout_s)
 
     def _spawn(self) -> None:
+        with self._state_lock:
+            previous, self._channel = self._channel, None
+        if previous is not None:
+            previous.close()  # nothing from the old process is dispatched after this
+        if self._on_spawn is not None:
+            self._on_spawn()
         channel = _Channel(self._process, self._dispatch, self.restarts)
         self._process.start(self._settings, channel.child_commands, channel.events)
         channel.child_commands.close()
         channel.reader.start()
         with self._state_lock:
-            previous, self._channel = self._channel, channel
-        if previous is not None:
-            previous.close()
+            self._channel = channel
 
     def stop(self) -> None:
         """Let the line decide and store what it holds, then end it and the helpers."""

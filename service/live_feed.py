@@ -18,6 +18,10 @@ class OutcomeTally:
         self._lock = threading.Lock()
         self._counts = dict(initial)
 
+    def reset(self, counts: dict[str, int]) -> None:
+        with self._lock:
+            self._counts = dict(counts)
+
     def add(self, outcome: str) -> None:
         with self._lock:
             self._counts[outcome] = self._counts.get(outcome, 0) + 1

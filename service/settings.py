@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     )
 
     deadline_ms: float = Field(default=1000.0, gt=0, description="A part not decided this long after capture is rejected")
+    inference_stall_ms: float | None = Field(
+        default=None, gt=0, description="One model call running longer than this is hung (fail-safe); default twice the deadline, at least 1 s"
+    )
     queue_size: int = Field(default=8, ge=1)
     max_batch: int = Field(default=4, ge=1)
     overflow: Overflow = Overflow.DROP_OLDEST

@@ -25,8 +25,11 @@ def template_graph(
     input_name: str = "image",
     scale: float = 1.0,
     slow_gflop: float = 0.0,
+    stall_gflop: float = 0.0,
 ) -> bytes:
-    """ONNX bytes of the template-difference model for a (h, w, c) float reference image."""
+    """ONNX bytes of the template-difference model for a (h, w, c) float reference image.
+    `slow_gflop` adds busy work as many small matrix products, `stall_gflop` as a few large ones
+    (2048², one long `session.run` with few nodes)."""
     h, w, c = reference.shape
     nodes = [
         helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
@@ -58,6 +61,31 @@ def template_graph(
         ]
     else:
         extra_initializers = []
+    if stall_gflop > 0:
+        nodes[-1].output[0] = "map_pre_stall"
+        side = 2048
+        steps = max(1, int(stall_gflop * 1e9 / (2 * side**3)))
+        # An input-dependent side x side matrix (not constant-foldable), squared `steps` times, then * 0.
+        nodes += [
+            helper.make_node("Reshape", ["x", "stall_flat_shape"], ["stall_flat"]),
+            helper.make_node("Slice", ["stall_flat", "stall_start", "stall_end", "axis_1"], ["stall_row"]),
+            helper.make_node("Mul", ["stall_row", "stall_tiny"], ["stall_row_small"]),
+            helper.make_node("Expand", ["stall_row_small", "stall_square"], ["stall0"]),
+        ]
+        nodes += [helper.make_node("MatMul", [f"stall{i}", f"stall{i}"], [f"stall{i + 1}"]) for i in range(steps)]
+        nodes += [
+            helper.make_node("ReduceMean", [f"stall{steps}"], ["stall_mean"], keepdims=0),
+            helper.make_node("Mul", ["stall_mean", "stall_zero"], ["stall_zeroed"]),
+            helper.make_node("Add", ["map_pre_stall", "stall_zeroed"], ["map0"]),
+        ]
+        extra_initializers += [
+            numpy_helper.from_array(np.array([1, -1], np.int64), "stall_flat_shape"),
+            numpy_helper.from_array(np.array([0], np.int64), "stall_start"),
+            numpy_helper.from_array(np.array([side], np.int64), "stall_end"),
+            numpy_helper.from_array(np.array(1e-6, np.float32), "stall_tiny"),
+            numpy_helper.from_array(np.array([side, side], np.int64), "stall_square"),
+            numpy_helper.from_array(np.array(0.0, np.float32), "stall_zero"),
+        ]
     if nan_output:
         nodes.append(helper.make_node("Mul", ["map0", "nan"], ["map1"]))
     else:

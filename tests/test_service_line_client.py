@@ -5,6 +5,7 @@ cannot change the line's decisions."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from gaikan.camera.config import ReplayConfig
 from gaikan.service.errors import LineUnavailable, UnknownVersion
+from gaikan.service.line_process import LineHost
 from gaikan.service.line_protocol import Activate, SetThresholds
 from gaikan.service.pipeline import Overflow
 from gaikan.service.settings import Settings
@@ -117,3 +119,30 @@ def test_readers_hammering_status_do_not_change_the_decisions(tmp_path: Path, te
     expected = ["pass" if LINE_PATTERN[i % len(LINE_PATTERN)] is None else "reject" for i in range(count)]
     assert [d["decision"] for d in decisions] == expected
     assert {d["reason"] for d in decisions} == {"score"}
+
+
+@pytest.mark.slow
+def test_a_hung_model_call_is_reported_as_inference_stalled(tmp_path: Path) -> None:
+    # A real graph with ~50 GFLOP of busy work in one call: far longer than the 0.2 s stall limit.
+    from gaikan.models.package import write_package
+    from gaikan.models.synthetic import render_part
+    from tests.onnx_graphs import template_package
+
+    good = [render_part(0, i, None, 64).image for i in range(4)]
+    model = write_package(template_package(good, version="stall", reject=2.9, stall_gflop=50), tmp_path / "stall.zip")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 2), fps=2, loop=True),
+        initial_model=model,
+        deadline_ms=60_000,
+        inference_stall_ms=200,
+    )
+    host = LineHost(settings, queue.Queue())
+    host.start()
+    try:
+        stalled = wait_for(lambda: "inference_stalled" in (s := host.snapshot()).fail_safe and s, timeout=120, interval=0.02)
+        assert stalled.inference_busy_s > 0.2
+        assert wait_for(lambda: host.line.stores.decisions.last_seq() >= 1, timeout=120)
+        assert wait_for(lambda: "inference_stalled" not in host.snapshot().fail_safe, timeout=120, interval=0.01), "it clears between calls"
+    finally:
+        host.stop()

@@ -24,7 +24,7 @@ class ApiContext:
     @classmethod
     def build(cls, settings: Settings, watchdog: WatchdogConfig = WatchdogConfig()) -> ApiContext:
         stores = Stores.open(settings.database, settings.migrate)
-        feed = LiveFeed(stores.decisions.counts())
+        feed = LiveFeed({})
         uploads = ModelRegistry(
             versions=stores.versions,
             thresholds=stores.thresholds,
@@ -32,7 +32,13 @@ class ApiContext:
             models_dir=Path(settings.data_dir) / "models",
             runtime=RuntimeOptions(providers=["CPUExecutionProvider"], intra_op_threads=1),
         )
-        line = LineClient(settings, on_decision=feed.on_decision, on_model=feed.on_model, watchdog=watchdog)
+        line = LineClient(
+            settings,
+            on_decision=feed.on_decision,
+            on_model=feed.on_model,
+            on_spawn=lambda: feed.tally.reset(stores.decisions.counts()),  # decisions a crashed line stored unstreamed
+            watchdog=watchdog,
+        )
         return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed)
 
     def start(self) -> None:
