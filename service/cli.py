@@ -35,6 +35,10 @@ def _serve(settings: object) -> None:
     assert isinstance(settings, Settings)
     configure_logging(settings.log_format, settings.log_level)
     typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
+    if settings.plc.opcua.enabled:
+        typer.echo(f"OPC UA server on opc.tcp://{settings.plc.opcua.host}:{settings.plc.opcua.port}/gaikan/")
+    if settings.plc.modbus.enabled:
+        typer.echo(f"Modbus TCP server on {settings.plc.modbus.host}:{settings.plc.modbus.port} (unit {settings.plc.modbus.unit_id})")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -49,13 +53,18 @@ def demo(
         typer.Option(help="replay: the generated demo line; genicam: the simulated GenICam camera (viky.cti) through Harvesters"),
     ] = "replay",
     config: ConfigOption = None,
+    opcua_port: Annotated[int, typer.Option(min=0, max=65535, help="OPC UA server port on loopback (0 = off)")] = 4840,
+    modbus_port: Annotated[int, typer.Option(min=0, max=65535, help="Modbus TCP server port on loopback (0 = off)")] = 5020,
 ) -> None:
     """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite."""
-    from gaikan.service.demo import demo_camera, demo_settings
+    from gaikan.service.demo import demo_camera, demo_plc, demo_settings
 
     if camera not in ("replay", "genicam"):
         raise typer.BadParameter("choose replay or genicam", param_hint="--camera")
-    _serve(demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera)))
+    settings = demo_settings(
+        data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera), plc=demo_plc(opcua_port, modbus_port)
+    )
+    _serve(settings)
 
 
 @app.command()

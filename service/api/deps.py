@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from gaikan.service.auth import Authenticator, Principal
 from gaikan.service.line import Line
+from gaikan.service.reject_stream import RejectStream
 from gaikan.service.settings import Role
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (roles: operator, plc, engineer)")
@@ -25,7 +26,12 @@ def get_authenticator(request: Request) -> Authenticator:
     return request.app.state.authenticator
 
 
+def get_reject_stream(request: Request) -> RejectStream:
+    return request.app.state.reject_stream
+
+
 LineDep = Annotated[Line, Depends(get_line)]
+StreamDep = Annotated[RejectStream, Depends(get_reject_stream)]
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:

@@ -7,8 +7,8 @@ import time
 import numpy as np
 from fastapi import APIRouter
 
-from gaikan.service.api.deps import LineDep, Reader
-from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
+from gaikan.service.api.deps import LineDep, Reader, StreamDep
+from gaikan.service.api.schemas import CameraOut, DecisionOut, PlcClientOut, StatusOut, utc
 from gaikan.service.line import Line
 from gaikan.service.pipeline import PipelineCounters
 
@@ -42,7 +42,7 @@ def camera_status(line: Line) -> CameraOut:
 
 
 @router.get("/api/v1/status", response_model=StatusOut, summary="Line status, counts and the last decision")
-def status(line: LineDep, _: Reader) -> StatusOut:
+def status(line: LineDep, stream: StreamDep, _: Reader) -> StatusOut:
     active = line.registry.active
     shadow = line.registry.shadow
     pipeline = line.pipeline
@@ -66,4 +66,16 @@ def status(line: LineDep, _: Reader) -> StatusOut:
         latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
         uptime_s=round(time.time() - line.started_at, 1),
+        plc=[
+            PlcClientOut(
+                client=c.client,
+                acked_seq=c.acked_seq,
+                pending=c.pending,
+                last_poll=utc(c.last_poll) if c.last_poll is not None else None,
+                last_ack=utc(c.last_ack) if c.last_ack is not None else None,
+                silent_for_s=c.silent_for_s,
+                backlog=c.backlog,
+            )
+            for c in stream.liveness()
+        ],
     )
