@@ -100,6 +100,9 @@ class RejectStream:
         self._acked: dict[str, int] = {}  # write-through cache of the ack store
         self._last_poll: dict[str, float] = {}
         self._last_ack: dict[str, float] = {}
+        # per client: (acked seq, newest seq) -> (pending count, oldest waiting decision); the
+        # store is asked again only when either seq moves (a PLC polls far faster than parts come)
+        self._waiting: dict[str, tuple[int, int, int, StoredDecision | None]] = {}
 
     @property
     def limits(self) -> StreamLimits:
@@ -129,8 +132,11 @@ class RejectStream:
         poll unless `poll` is False (a protocol server refreshing its own view)."""
         if poll:
             self.record_poll(client)
-        items = self._decisions.after(self.acknowledged(client), limit)
-        return Buffer(items=items, heartbeat=self.heartbeat(client, poll=False))
+        beat = self.heartbeat(client, poll=False)
+        if limit == 1:
+            _, oldest = self._waiting_for(client, beat.acked_seq, beat.last_seq)
+            return Buffer(items=[oldest] if oldest else [], heartbeat=beat)
+        return Buffer(items=self._decisions.after(beat.acked_seq, limit), heartbeat=beat)
 
     def record_poll(self, client: str) -> None:
         """The client was in contact (read something) now."""
@@ -158,7 +164,7 @@ class RejectStream:
         now = self._clock()
         last = self._decisions.last_seq()
         acked = self.acknowledged(client)
-        pending = self._decisions.count_after(acked) if last > acked else 0
+        pending, _ = self._waiting_for(client, acked, last)
         fail_safe = tuple(state.fail_safe) + ((PLC_BACKLOG,) if pending > self._limits.buffer_limit else ())
         return StreamHeartbeat(
             server_time=now,
@@ -169,14 +175,14 @@ class RejectStream:
             fail_safe=fail_safe,
             camera_state=state.camera_state,
             active_model=state.active_model,
-            plc_silent=tuple(c.client for c in self.liveness() if c.silent_for_s is not None),
+            plc_silent=tuple(c.client for c in self.liveness(last) if c.silent_for_s is not None),
         )
 
-    def liveness(self) -> list[ClientLiveness]:
+    def liveness(self, last_seq: int | None = None) -> list[ClientLiveness]:
         """Every watched or seen client. Silent: no poll for `silence_s`, or decisions waiting and
         no acknowledgement for `silence_s` (a client never seen counts from the stream's start)."""
         now = self._clock()
-        last = self._decisions.last_seq()
+        last = self._decisions.last_seq() if last_seq is None else last_seq
         with self._lock:
             clients = sorted({*self._limits.watch, *self._last_poll})
             polls = dict(self._last_poll)
@@ -184,13 +190,12 @@ class RejectStream:
         result = []
         for client in clients:
             acked = self.acknowledged(client)
-            pending = self._decisions.count_after(acked) if last > acked else 0
+            pending, oldest = self._waiting_for(client, acked, last)
             poll = polls.get(client)
             ack = ack_times.get(client)
             silence = now - (poll if poll is not None else self._started)
-            oldest = self._decisions.after(acked, 1) if pending else []
-            if oldest:  # waiting since the later of its last ack and the oldest unacknowledged decision
-                waiting_since = max(ack if ack is not None else self._started, oldest[0].record.decided_at)
+            if oldest is not None:  # waiting since the later of its last ack and the oldest unacknowledged decision
+                waiting_since = max(ack if ack is not None else self._started, oldest.record.decided_at)
                 silence = max(silence, now - waiting_since)
             result.append(
                 ClientLiveness(
@@ -204,6 +209,18 @@ class RejectStream:
                 )
             )
         return result
+
+    def _waiting_for(self, client: str, acked: int, last: int) -> tuple[int, StoredDecision | None]:
+        """How many decisions wait for `client` and the oldest of them."""
+        with self._lock:
+            cached = self._waiting.get(client)
+        if cached is not None and cached[:2] == (acked, last):
+            return cached[2], cached[3]
+        oldest = next(iter(self._decisions.after(acked, 1)), None) if last > acked else None
+        pending = self._decisions.count_after(acked) if oldest is not None else 0
+        with self._lock:
+            self._waiting[client] = (acked, last, pending, oldest)
+        return pending, oldest
 
     def _touch(self, table: dict[str, float], client: str) -> None:
         now = self._clock()
