@@ -1,5 +1,5 @@
-"""The FastAPI application: routes, metrics, dashboard, and the lifecycle of the API context
-(stores, line client → line process)."""
+"""The FastAPI application: routes, metrics, dashboard, the PLC protocol servers, and the
+lifecycle of the API context (stores, line client → line process)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,38 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from gaikan.service.api import audit, camera, counts, errors, events, models, reject, results, session, status, thresholds
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
+from gaikan.service.plc.models import ModelControl
+from gaikan.service.plc.servers import PlcServers
 from gaikan.service.services import Services
 from gaikan.service.services.context import ApiContext
 from gaikan.service.settings import Settings
 
 
+def model_control(services: Services) -> ModelControl:
+    """What the PLC servers may do with models: the same service calls the REST model routes make
+    (activation goes to the line process and is audited with the actor)."""
+    return ModelControl(
+        versions=lambda: [row.version for row in services.models.all()],
+        activate=lambda version, actor: services.models.activate(version, actor=actor).version,
+    )
+
+
 def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI:
-    """The app for `settings`. The line process starts with the app and stops with it."""
+    """The app for `settings`. The line process and the PLC servers start with the app and stop
+    with it."""
     services = Services.of(context or ApiContext.build(settings))
+    authenticator = Authenticator(settings.api_keys)
+    plc_servers = PlcServers(settings.plc, services.reject, model_control(services), authenticator, settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.context.start()
         try:
-            yield
+            plc_servers.start()
+            try:
+                yield
+            finally:
+                plc_servers.stop()
         finally:
             services.context.stop()
 
@@ -38,7 +56,7 @@ def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.state.services = services
-    app.state.authenticator = Authenticator(settings.api_keys)
+    app.state.authenticator = authenticator
     errors.install(app)
     for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)

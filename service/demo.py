@@ -45,6 +45,14 @@ def demo_camera(kind: str) -> GenICamConfig | None:
     return None
 
 
+def demo_plc(opcua_port: int, modbus_port: int) -> dict[str, object]:
+    """`[plc]` overrides for the demo: OPC UA and Modbus TCP on loopback, a port of 0 turns one off."""
+    return {
+        "opcua": {"enabled": opcua_port > 0, "port": opcua_port or 4840},
+        "modbus": {"enabled": modbus_port > 0, "port": modbus_port or 5020},
+    }
+
+
 def demo_settings(data_dir: Path, *, config_file: Path | None = None, fps: float = DEMO_FPS, **overrides: object) -> Settings:
     data_dir = Path(data_dir)
     line = ensure_demo_line(data_dir)

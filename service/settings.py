@@ -30,6 +30,66 @@ class ApiKey(BaseModel):
     role: Role
 
 
+class PlcServerSettings(BaseModel):
+    """What every PLC protocol server has: where it listens and whose reject stream it serves."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+    client: str = Field(default="local", min_length=1, description="The client name whose acked seq this server shows and moves")
+
+
+class OpcUaSettings(PlcServerSettings):
+    """`[plc.opcua]`: the OPC UA server (Machine Vision companion spec, OPC 40100, as far as it fits)."""
+
+    port: int = Field(default=4840, ge=0, le=65535)
+    secure: bool | None = Field(
+        default=None,
+        description="Basic256Sha256 SignAndEncrypt with user/password only; default: on unless bound to loopback "
+        "(anonymous is only ever offered on loopback)",
+    )
+    pki_dir: Path | None = Field(default=None, description="Application certificate and key; default <data_dir>/opcua")
+    buffer_view: int = Field(default=32, ge=1, le=1000, description="Unacknowledged results shown in the Buffer arrays")
+    poll_ms: float = Field(default=20.0, gt=0, description="How often the server looks for new decisions")
+
+    @property
+    def is_secure(self) -> bool:
+        return self.secure if self.secure is not None else not is_loopback(self.host)
+
+
+class ModbusSettings(PlcServerSettings):
+    """`[plc.modbus]`: the Modbus TCP server (holding-register map in the README)."""
+
+    port: int = Field(default=5020, ge=0, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=247, description="Modbus unit (device) id; 0 answers every unit id")
+    trusted_network: bool = Field(
+        default=False, description="Modbus TCP has no authentication: set to serve on a non-loopback address (an isolated cell network)"
+    )
+
+    @model_validator(mode="after")
+    def _unauthenticated_off_loopback(self) -> ModbusSettings:
+        if self.enabled and not is_loopback(self.host) and not self.trusted_network:
+            raise ValueError(
+                f"refusing Modbus TCP on {self.host}: Modbus has no authentication; bind to 127.0.0.1 "
+                "or set plc.modbus.trusted_network = true for an isolated cell network"
+            )
+        return self
+
+
+class PlcSettings(BaseModel):
+    """`[plc]`: protocol servers over the reject stream, and PLC liveness."""
+
+    model_config = ConfigDict(extra="forbid")
+    opcua: OpcUaSettings = Field(default_factory=OpcUaSettings)
+    modbus: ModbusSettings = Field(default_factory=ModbusSettings)
+    silence_s: float = Field(default=10.0, gt=0, description="A PLC client silent this long is reported in status, heartbeat, metrics")
+    watch: list[str] = Field(default_factory=list, description="PLC client names reported silent even before they first poll")
+    buffer_limit: int = Field(
+        default=10_000, ge=1, description="More unacknowledged decisions than this for a client: its heartbeat says fail-safe plc_backlog"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAIKAN_", env_nested_delimiter="__", extra="forbid")
 
@@ -67,6 +127,7 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(default=200.0, gt=0)
 
     api_keys: list[ApiKey] = Field(default_factory=list)
+    plc: PlcSettings = Field(default_factory=PlcSettings)
 
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -77,6 +138,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"refusing to serve on {self.host} without API keys: configure api_keys or bind to 127.0.0.1"
             )
+        if self.plc.opcua.enabled and self.plc.opcua.is_secure and not self.api_keys:
+            raise ValueError("a secure OPC UA server needs api_keys: its users are the key names, their passwords the keys")
         return self
 
     @property

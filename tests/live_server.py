@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, start_timeout_s: float = 30.0) -> None:
         self.settings = settings
+        self.start_timeout_s = start_timeout_s
         self.port = free_port()
         self.app = create_app(settings)
         self.services = self.app.state.services
@@ -34,7 +35,7 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")

@@ -444,3 +444,19 @@ def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab:
     finally:
         with server.client(secret(ENGINEER)) as client:
             client.delete("/api/v1/models/shadow")
+
+
+def test_a_silent_plc_raises_the_alarm(tmp_path: Path, browser: Any) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 5), fps=8, loop=True, camera_id="cam1"),
+        plc={"watch": ["line-plc"], "silence_s": 1.0},
+    )
+    with LiveServer(settings) as server:
+        tab = Page(browser)
+        try:
+            page = tab.open(server, None)
+            page.wait_for_selector("#alarm[data-level=critical]")
+            page.wait_for_function("document.querySelector('#alarm').innerText.includes('PLC line-plc SILENT')")
+        finally:
+            tab.close()

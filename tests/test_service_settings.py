@@ -35,3 +35,25 @@ def test_config_file_from_environment_and_clear_errors(tmp_path: Path, monkeypat
         load_settings()
     with pytest.raises(FileNotFoundError, match="nowhere.toml"):
         load_settings(tmp_path / "nowhere.toml")
+
+
+def test_plc_servers_from_the_toml_file_and_the_demo_ports(tmp_path: Path) -> None:
+    from gaikan.service.demo import demo_plc
+
+    config = tmp_path / "gaikan.toml"
+    config.write_text(
+        '[[api_keys]]\nname = "line-plc"\nkey = "plc-key-0123456789"\nrole = "plc"\n'
+        '[plc]\nsilence_s = 5\nwatch = ["line-plc"]\n'
+        '[plc.opcua]\nenabled = true\nhost = "0.0.0.0"\nclient = "line-plc"\n'
+        '[plc.modbus]\nenabled = true\nport = 502\n'
+    )
+    settings = load_settings(config)
+    assert settings.plc.opcua.is_secure and settings.plc.opcua.port == 4840 and settings.plc.opcua.client == "line-plc"
+    assert settings.plc.modbus.port == 502 and settings.plc.watch == ["line-plc"]
+    assert not load_settings(None).plc.opcua.enabled, "off unless configured"
+    assert load_settings(config, plc=demo_plc(0, 5021)).plc.modbus.port == 5021, "the demo's ports override the file"
+    assert not load_settings(config, plc=demo_plc(0, 5021)).plc.opcua.enabled
+
+    config.write_text('[plc.opcua]\nenabled = true\nsecure = true\n')
+    with pytest.raises(ValueError, match="secure OPC UA server needs api_keys"):
+        load_settings(config)

@@ -73,6 +73,7 @@ class StatusOut(BaseModel):
     latency_ms_p50: float | None
     latency_ms_p99: float | None
     uptime_s: float
+    plc: list[PlcClientOut] = Field(default_factory=list, description="PLC clients watched or seen since start, and their liveness")
 
 
 class RejectPage(BaseModel):
@@ -91,9 +92,22 @@ class Heartbeat(BaseModel):
     fail_safe: list[str] = Field(description="Non-empty: reject every part until it clears")
     active_model: str | None
     camera_state: str
+    pending: int = Field(description="Decisions after this client's acknowledged seq")
+    plc_silent: list[str] = Field(description="PLC clients that stopped polling or acknowledging (see [plc] silence_s)")
+
+
+class PlcClientOut(BaseModel):
+    client: str
+    acked_seq: int
+    pending: int = Field(description="Decisions waiting for this client's acknowledgement")
+    last_poll: datetime | None
+    last_ack: datetime | None
+    silent_for_s: float | None = Field(description="Set while the client has been silent longer than [plc] silence_s")
+    backlog: bool = Field(description="More decisions waiting than [plc] buffer_limit: its heartbeat says fail-safe plc_backlog")
 
 
 RejectPage.model_rebuild()
+StatusOut.model_rebuild()
 
 
 class AckIn(BaseModel):

@@ -37,6 +37,10 @@ def _serve(settings: Settings) -> None:
     with failures(SchemaError):
         application = create_app(settings)
     typer.echo(f"Gaikan serving on http://{settings.host}:{settings.port}  (API docs at /docs; Ctrl-C stops)")
+    if settings.plc.opcua.enabled:
+        typer.echo(f"OPC UA server on opc.tcp://{settings.plc.opcua.host}:{settings.plc.opcua.port}/gaikan/")
+    if settings.plc.modbus.enabled:
+        typer.echo(f"Modbus TCP server on {settings.plc.modbus.host}:{settings.plc.modbus.port} (unit {settings.plc.modbus.unit_id})")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -48,14 +52,19 @@ def demo(
     fps: Annotated[float, typer.Option(help="Parts per second on the demo line")] = 4.0,
     camera: Annotated[str, typer.Option(help="; ".join(f"{k}: {v}" for k, v in DEMO_CAMERAS.items()))] = "replay",
     config: ConfigOption = None,
+    opcua_port: Annotated[int, typer.Option(min=0, max=65535, help="OPC UA server port on loopback (0 = off)")] = 4840,
+    modbus_port: Annotated[int, typer.Option(min=0, max=65535, help="Modbus TCP server port on loopback (0 = off)")] = 5020,
 ) -> None:
-    """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite."""
-    from gaikan.service.demo import demo_camera, demo_settings
+    """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite,
+    OPC UA and Modbus TCP servers on loopback."""
+    from gaikan.service.demo import demo_camera, demo_plc, demo_settings
 
     if camera not in DEMO_CAMERAS:
         usage(f"choose {' or '.join(DEMO_CAMERAS)}", "--camera")
     with failures(*SETTINGS_ERRORS):
-        settings = demo_settings(data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera))
+        settings = demo_settings(
+            data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera), plc=demo_plc(opcua_port, modbus_port)
+        )
     _serve(settings)
 
 

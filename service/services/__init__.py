@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gaikan.service.reject_stream import RejectStream
 from gaikan.service.services.camera import CameraService
 from gaikan.service.services.context import ApiContext
 from gaikan.service.services.metrics import MetricsService
@@ -27,6 +28,7 @@ class Services:
     shadow: ShadowService
     camera: CameraService
     metrics: MetricsService
+    reject: RejectStream  # the reject gate every PLC protocol reads (REST, OPC UA, Modbus)
 
     @classmethod
     def of(cls, context: ApiContext) -> Services:
@@ -39,4 +41,5 @@ class Services:
             shadow=ShadowService(context),
             camera=CameraService(context),
             metrics=MetricsService(context),
+            reject=context.reject,
         )

@@ -1,5 +1,6 @@
 """The API process's composition root: stores (read side, acks, uploads), the upload registry,
-the line client (commands and status snapshot of the line process) and the live feed."""
+the line client (commands and status snapshot of the line process), the live feed and the reject
+stream every PLC protocol reads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,22 @@ from gaikan.service.line import Stores
 from gaikan.service.line_client import LineClient, WatchdogConfig
 from gaikan.service.live_feed import LiveFeed
 from gaikan.service.registry import ModelRegistry, RuntimeOptions
+from gaikan.service.reject_stream import LineState, RejectStream, StreamLimits
 from gaikan.service.settings import Settings
+
+
+def line_state(line: LineClient) -> LineState:
+    """What the line says about itself, as the API process knows it (from the newest snapshot)."""
+    snapshot = line.snapshot
+    if not line.alive or snapshot is None:
+        camera = "unknown"
+    else:
+        camera = snapshot.camera.state if snapshot.camera else "none"
+    return LineState(
+        fail_safe=tuple(line.fail_safe_reasons()),
+        camera_state=camera,
+        active_model=snapshot.active.version if snapshot and snapshot.active else None,
+    )
 
 
 @dataclass(slots=True)
@@ -20,6 +36,7 @@ class ApiContext:
     uploads: ModelRegistry  # validates and stores packages; activation happens in the line process
     line: LineClient
     feed: LiveFeed
+    reject: RejectStream
 
     @classmethod
     def build(cls, settings: Settings, watchdog: WatchdogConfig = WatchdogConfig()) -> ApiContext:
@@ -39,7 +56,14 @@ class ApiContext:
             on_spawn=lambda: feed.tally.reset(stores.decisions.counts()),  # decisions a crashed line stored unstreamed
             watchdog=watchdog,
         )
-        return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed)
+        plc = settings.plc
+        reject = RejectStream(
+            stores.decisions,
+            stores.acks,
+            lambda: line_state(line),
+            StreamLimits(silence_s=plc.silence_s, buffer_limit=plc.buffer_limit, watch=tuple(plc.watch)),
+        )
+        return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed, reject=reject)
 
     def start(self) -> None:
         self.line.start()

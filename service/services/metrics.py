@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gaikan.service.plc.metrics import register_plc_metrics
 from gaikan.service.services.context import ApiContext
 from gaikan.service.settings import Role
 
@@ -73,6 +74,7 @@ class MetricsService:
         self._line = context.line
         self._registry = CollectorRegistry(auto_describe=True)
         self._registry.register(_LineHealth(context))
+        register_plc_metrics(self._registry, context.reject)
 
     def exposition(self) -> bytes:
         snapshot = self._line.snapshot

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
+from gaikan.service.api.schemas import CameraOut, DecisionOut, PlcClientOut, StatusOut, utc
 from gaikan.service.line_protocol import LineSnapshot
-from gaikan.service.services.context import ApiContext
+from gaikan.service.services.context import ApiContext, line_state
 
 NO_CAMERA = CameraOut(
     camera_id=None, state="none", fps=0.0, frames=0, dropped=0, lost=0, timeouts=0, reconnects=0, faults=0, incomplete=0, error=None
@@ -18,31 +18,18 @@ class StatusService:
     def __init__(self, context: ApiContext) -> None:
         self._context = context
 
-    def fail_safe(self) -> list[str]:
-        return self._context.line.fail_safe_reasons()
-
-    def active_model(self) -> str | None:
-        snapshot = self._context.line.snapshot
-        return snapshot.active.version if snapshot and snapshot.active else None
-
-    def camera_state(self) -> str:
-        snapshot = self._context.line.snapshot
-        if not self._context.line.alive or snapshot is None:
-            return "unknown"
-        return snapshot.camera.state if snapshot.camera else "none"
-
     def counts(self, since: float | None) -> dict[str, int]:
         return self._context.stores.decisions.counts(since=since)
 
     def status(self) -> StatusOut:
         context = self._context
-        snapshot = context.line.snapshot
+        snapshot, state = context.line.snapshot, line_state(context.line)
         last = context.feed.last_decision or next(iter(context.stores.decisions.page(limit=1)), None)
         return StatusOut(
             running=bool(snapshot and snapshot.running and context.line.alive),
-            fail_safe=self.fail_safe(),
+            fail_safe=list(state.fail_safe),
             camera=_camera(snapshot),
-            active_model=self.active_model(),
+            active_model=state.active_model,
             shadow_model=snapshot.shadow if snapshot else None,
             thresholds=snapshot.active.thresholds if snapshot and snapshot.active else None,
             counts=context.feed.tally.snapshot(),
@@ -56,6 +43,18 @@ class StatusService:
             latency_ms_p50=snapshot.latency_ms_p50 if snapshot else None,
             latency_ms_p99=snapshot.latency_ms_p99 if snapshot else None,
             uptime_s=round(time.time() - snapshot.started_at, 1) if snapshot else 0.0,
+            plc=[
+                PlcClientOut(
+                    client=c.client,
+                    acked_seq=c.acked_seq,
+                    pending=c.pending,
+                    last_poll=utc(c.last_poll) if c.last_poll is not None else None,
+                    last_ack=utc(c.last_ack) if c.last_ack is not None else None,
+                    silent_for_s=c.silent_for_s,
+                    backlog=c.backlog,
+                )
+                for c in context.reject.liveness()
+            ],
         )
 
 

@@ -50,6 +50,11 @@ class DecisionStore:
         with self._engine.connect() as connection:
             return [_from_row(row) for row in connection.execute(query)]
 
+    def count_after(self, seq: int) -> int:
+        """How many decisions have seq > `seq`."""
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).where(decisions.c.seq > seq)).scalar() or 0)
+
     def page(
         self,
         *,

@@ -13,6 +13,7 @@ export class Alarm {
     this.failSafe = [];
     this.cameraError = null;
     this.uninspected = [];
+    this.plc = [];
     setInterval(() => this.render(), 5000);
   }
 
@@ -24,6 +25,7 @@ export class Alarm {
   setStatus(status) {
     this.failSafe = status.fail_safe;
     this.cameraError = status.camera.error;
+    this.plc = status.plc || [];
     this.render();
   }
 
@@ -49,6 +51,12 @@ export class Alarm {
         return reason === 'camera_fault' && this.cameraError ? `${text} (${this.cameraError})` : text;
       });
       critical.push(`${texts.t('alarm.failSafe')}: ${reasons.join('; ')}`);
+    }
+    for (const plc of this.plc) {
+      if (plc.silent_for_s !== null) {
+        critical.push(texts.t('alarm.plcSilent', { client: plc.client, seconds: Math.round(plc.silent_for_s), pending: plc.pending }));
+      }
+      if (plc.backlog) critical.push(texts.t('alarm.plcBacklog', { client: plc.client, pending: plc.pending }));
     }
     const now = Date.now();
     this.uninspected = this.uninspected.filter((item) => now - item.at < RECENT_MS);

@@ -1,0 +1,1 @@
+"""PLC protocol servers (OPC UA, Modbus TCP): adapters over the one reject stream."""
