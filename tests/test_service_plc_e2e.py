@@ -102,7 +102,7 @@ def test_both_protocols_see_every_seq_once_in_order_and_resume_after_restart(tmp
         try:
             wait_for(lambda: http.get("/api/v1/status").json()["last_seq"] >= PARTS, timeout=120)
             wait_for(lambda: not modbus_thread.is_alive(), timeout=120)
-            wait_for(lambda: http.get("/api/v1/reject/heartbeat").json()["last_seq"] == server.line.stores.acks.acknowledged("opcua-plc"), timeout=60)
+            wait_for(lambda: http.get("/api/v1/reject/heartbeat").json()["last_seq"] == server.context.stores.acks.acknowledged("opcua-plc"), timeout=60)
         finally:
             done.set()
             modbus_thread.join(timeout=30)
