@@ -16,7 +16,7 @@ from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
 from gaikan.service.decision import Outcome
 from gaikan.service.events import EventHub
-from gaikan.service.evidence import EvidenceWriter
+from gaikan.service.evidence import DiskReserve, EvidenceWriter
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.records import StoredDecision
@@ -24,6 +24,7 @@ from gaikan.service.recorder import Recorder
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
 from gaikan.service.shadow import ShadowRunner
+from gaikan.service.timeout_burst import TimeoutBurst
 from gaikan.service.storage.acks import AckStore
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.database import open_database
@@ -100,10 +101,17 @@ class Line:
             self.stores.decisions,
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
+            reserve=DiskReserve(min_free_mb=settings.min_free_disk_mb, min_free_percent=settings.min_free_disk_percent),
         )
         self.recorder = Recorder(
-            self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction
+            self.stores.decisions,
+            self.metrics,
+            evidence=self.evidence,
+            keep_pass_fraction=settings.keep_pass_fraction,
+            deadline_s=settings.persist_deadline_ms / 1000.0,
+            max_backlog=settings.max_persist_backlog,
         )
+        self.timeouts = TimeoutBurst(settings.timeout_alarm_window, settings.timeout_alarm_fraction)
         self.recorder.add_listener(self._publish)
         self.shadow = ShadowRunner(self.registry)
         self.pipeline: Pipeline | None = None
@@ -131,6 +139,7 @@ class Line:
     def _publish(self, decision: StoredDecision) -> None:
         self.last_decision = decision
         self.tally.add(decision.record.decision)
+        self.timeouts.add(decision.record.reason)
         self.events.publish({"type": "decision", "decision": decision})
 
     def start(self) -> None:
@@ -176,4 +185,8 @@ class Line:
             reasons.append("camera_fault")
         elif not self.pipeline.running:
             reasons.append("pipeline_stopped")
+        if not self.recorder.health().ok:
+            reasons.append("storage")
+        if self.timeouts.alarming:
+            reasons.append("timeouts")
         return reasons

@@ -56,6 +56,22 @@ class Settings(BaseSettings):
 
     image_budget_mb: float = Field(default=500.0, gt=0, description="Disk budget for saved part images")
     keep_pass_fraction: float = Field(default=0.02, ge=0, le=1, description="Share of passed parts whose images are kept")
+    min_free_disk_mb: float = Field(
+        default=1024.0, ge=0, description="Free space the image writer leaves on its disk for the database (MiB)"
+    )
+    min_free_disk_percent: float = Field(
+        default=5.0, ge=0, le=100, description="Free space (percent of the disk) the image writer leaves for the database"
+    )
+    persist_deadline_ms: float = Field(
+        default=2000.0, gt=0, description="A decision not stored this long after it was made is stored as a storage reject"
+    )
+    max_persist_backlog: int = Field(
+        default=10_000, ge=1, description="Decisions that may wait to be stored; more are counted and recorded as one storage reject"
+    )
+    timeout_alarm_window: int = Field(default=50, ge=1, description="Recent decisions watched for a burst of timeouts")
+    timeout_alarm_fraction: float = Field(
+        default=0.2, gt=0, le=1, description="fail_safe lists `timeouts` when more than this share of the window timed out"
+    )
     max_upload_mb: float = Field(default=200.0, gt=0)
 
     api_keys: list[ApiKey] = Field(default_factory=list)

@@ -48,6 +48,7 @@ export const STRINGS = {
     'reason.no_model': 'No active model',
     'reason.camera_fault': 'Camera fault',
     'reason.error': 'Inspection error',
+    'reason.storage': 'Not stored in time',
 
     'verdict.label': 'Latest part',
     'verdict.part': 'Part #{seq}',
@@ -112,6 +113,8 @@ export const STRINGS = {
     'alarm.failSafe.no_camera': 'no camera configured',
     'alarm.failSafe.camera_fault': 'camera fault',
     'alarm.failSafe.pipeline_stopped': 'inspection stopped',
+    'alarm.failSafe.storage': 'decisions cannot be stored',
+    'alarm.failSafe.timeouts': 'many parts miss their deadline',
     'alarm.connection': 'NO CONNECTION to the inspection service: this screen is not up to date (last update {time})',
     'alarm.connectionNever': 'NO CONNECTION to the inspection service',
     'alarm.uninspected': '{count} part(s) rejected without inspection in the last minute: {reasons}',
