@@ -21,6 +21,7 @@ from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.records import StoredDecision
 from gaikan.service.recorder import Recorder
+from gaikan.service.run_id import new_run_id
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
 from gaikan.service.shadow import ShadowRunner
@@ -78,6 +79,7 @@ class Line:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started_at = time.time()
+        self.run_id = new_run_id(self.started_at)
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.stores = Stores.open(settings.database)
@@ -126,6 +128,7 @@ class Line:
                     max_batch=settings.max_batch,
                     deadline_ms=settings.deadline_ms,
                     overflow=settings.overflow,
+                    run_id=self.run_id,
                 ),
                 shadow=self.shadow,
             )
