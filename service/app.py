@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gaikan.service.api import audit, camera, counts, events, models, reject, results, session, status, thresholds
+from gaikan.service.api.docs import add_docs
+from gaikan.service.api.errors import SiteMount, install_error_handlers
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
 from gaikan.service.line import Line
@@ -34,16 +36,20 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
         summary="Real-time visual inspection: decisions, reject gate, models and thresholds",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by add_docs, not from a CDN
+        redoc_url=None,
     )
+    install_error_handlers(app)
     app.state.line = line
     app.state.authenticator = Authenticator(settings.api_keys)
     for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
+    add_docs(app)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(line.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     dashboard = files("gaikan.service") / "dashboard"
-    app.mount("/", DashboardFiles(directory=str(dashboard), html=True), name="dashboard")
+    app.router.routes.append(SiteMount(app, DashboardFiles(directory=str(dashboard), html=True), name="dashboard"))
     return app

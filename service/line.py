@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
-from gaikan.models.package import read_package_bytes
+from gaikan.models.package import ZipLimits, read_package_bytes
 from gaikan.service.decision import Outcome
 from gaikan.service.events import EventHub
 from gaikan.service.evidence import DiskReserve, EvidenceWriter
@@ -97,6 +97,11 @@ class Line:
                 allow_spinning=settings.ort_spinning,
             ),
             on_swap=self._on_model_swap,
+            limits=ZipLimits(
+                max_members=settings.max_package_members,
+                max_member_bytes=int(settings.max_package_mb * 1024 * 1024),
+                max_total_bytes=int(settings.max_package_mb * 1024 * 1024),
+            ),
         )
         self.evidence = EvidenceWriter(
             data_dir / "images",

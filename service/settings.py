@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     timeout_alarm_fraction: float = Field(
         default=0.2, gt=0, le=1, description="fail_safe lists `timeouts` when more than this share of the window timed out"
     )
-    max_upload_mb: float = Field(default=200.0, gt=0)
+    max_upload_mb: float = Field(default=200.0, gt=0, description="Largest model package upload (the zip, MiB)")
+    max_package_mb: float = Field(
+        default=2048.0, gt=0, description="Largest a package may inflate to (model.onnx and manifest together, MiB)"
+    )
+    max_package_members: int = Field(default=16, ge=2, description="Most files a package zip may hold")
 
     api_keys: list[ApiKey] = Field(default_factory=list)
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter, HTTPException
 
 from gaikan.camera.source import CameraConfigError, CameraFault
 from gaikan.service.api.deps import Engineer, LineDep
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 
-router = APIRouter(prefix="/api/v1/camera", tags=["camera"])
+router = APIRouter(prefix="/api/v1/camera", tags=["camera"], responses=AUTH_ERRORS)
 
 
-@router.post("/trigger", status_code=202, summary="Fire the camera's software trigger (one part)")
+@router.post("/trigger", status_code=202, summary="Fire the camera's software trigger (one part)", responses=error_responses(409, 503))
 def software_trigger(line: LineDep, _: Engineer) -> dict[str, str]:
     source = line.pipeline.source if line.pipeline else None
     trigger = getattr(source, "trigger", None)

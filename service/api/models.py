@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from gaikan.service.api.deps import Engineer, LineDep, Reader
-from gaikan.service.api.errors import http_error
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, http_error
 from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
 from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
 from gaikan.service.registry import RegistryError
 from gaikan.service.storage.model_versions import Activation, ModelVersionRow
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=AUTH_ERRORS)
 
 
 def _latest_activations(line: Line) -> dict[str, Activation]:
@@ -45,17 +49,29 @@ def list_models(line: LineDep, _: Reader) -> list[ModelVersionOut]:
     return [_out(line, row, latest) for row in line.registry.versions()]
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def _spool(request: Request, limit: int, folder: Path) -> Path:
+    """Stream the request body to a temporary file under `folder` (never all in memory); 413 past `limit`."""
+    too_large = HTTPException(status_code=413, detail=f"package larger than the {limit / (1024 * 1024):g} MiB upload limit")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"package larger than the {limit // (1024 * 1024)} MiB upload limit")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(status_code=413, detail=f"package larger than the {limit // (1024 * 1024)} MiB upload limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise too_large
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".zip.partial")
+    path, size = Path(name), 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise HTTPException(status_code=400, detail="empty request body: send the package zip as the body")
+    return path
 
 
 @router.post(
@@ -63,16 +79,21 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     response_model=ModelVersionOut,
     status_code=201,
     summary="Upload a model package (the zip file as the request body)",
+    description="The body is streamed to disk; refused with 413 past `max_upload_mb`, or when the zip holds more than "
+    "`max_package_members` files or inflates past `max_package_mb`; 422 when the package is invalid. The running "
+    "model is never touched by an upload.",
     openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
+    responses=error_responses(400, 409, 413, 422),
 )
 async def upload_model(request: Request, line: LineDep, who: Engineer) -> ModelVersionOut:
-    data = await _read_limited(request, int(line.settings.max_upload_mb * 1024 * 1024))
-    if not data:
-        raise HTTPException(status_code=400, detail="empty request body: send the package zip as the body")
+    settings = line.settings
+    path = await _spool(request, int(settings.max_upload_mb * 1024 * 1024), Path(settings.data_dir) / "uploads")
     try:
-        row = await run_in_threadpool(line.registry.upload, data, actor=who.name)
+        row = await run_in_threadpool(line.registry.upload, path, actor=who.name, source="upload")
     except RegistryError as error:
         raise http_error(error) from error
+    finally:
+        path.unlink(missing_ok=True)
     return _out(line, row, _latest_activations(line))
 
 
@@ -82,7 +103,7 @@ def _version_out(line: Line, version: str) -> ModelVersionOut:
     return _out(line, row, _latest_activations(line))
 
 
-@router.post("/rollback", response_model=ModelVersionOut, summary="Return to the previously active version")
+@router.post("/rollback", response_model=ModelVersionOut, summary="Return to the previously active version", responses=error_responses(409))
 def rollback(line: LineDep, who: Engineer) -> ModelVersionOut:
     try:
         active = line.registry.rollback(actor=who.name)
@@ -96,7 +117,12 @@ def stop_shadow(line: LineDep, who: Engineer) -> None:
     line.registry.set_shadow(None, actor=who.name)
 
 
-@router.post("/{version}/shadow", response_model=ShadowOut, summary="Score live frames with this version beside the active one")
+@router.post(
+    "/{version}/shadow",
+    response_model=ShadowOut,
+    summary="Score live frames with this version beside the active one",
+    responses=error_responses(404),
+)
 def start_shadow(version: str, line: LineDep, who: Engineer) -> ShadowOut:
     try:
         line.registry.set_shadow(version, actor=who.name)
@@ -106,7 +132,9 @@ def start_shadow(version: str, line: LineDep, who: Engineer) -> ShadowOut:
     return shadow_report(version, line, who)
 
 
-@router.get("/{version}/shadow", response_model=ShadowOut, summary="Agreement of a shadow version with the active model")
+@router.get(
+    "/{version}/shadow", response_model=ShadowOut, summary="Agreement of a shadow version with the active model", responses=error_responses(404)
+)
 def shadow_report(version: str, line: LineDep, _: Reader) -> ShadowOut:
     agreement = line.shadow.report(version)
     if agreement is None:
@@ -126,7 +154,9 @@ def shadow_report(version: str, line: LineDep, _: Reader) -> ShadowOut:
     )
 
 
-@router.post("/{version}/activate", response_model=ModelVersionOut, summary="Hot-swap to this version between frames")
+@router.post(
+    "/{version}/activate", response_model=ModelVersionOut, summary="Hot-swap to this version between frames", responses=error_responses(404)
+)
 def activate(version: str, line: LineDep, who: Engineer) -> ModelVersionOut:
     try:
         line.registry.activate(version, actor=who.name)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from gaikan.service.api.deps import LineDep, Plc, PlcReader
-from gaikan.service.api.schemas import AckIn, AckOut, DecisionOut, Heartbeat, RejectPage, utc
+from gaikan.service.api.errors import AUTH_ERRORS, unprocessable
+from gaikan.service.api.schemas import INT64_MAX, AckIn, AckOut, DecisionOut, Heartbeat, RejectPage, utc
 from gaikan.service.auth import Principal
 from gaikan.service.line import Line
 
-router = APIRouter(prefix="/api/v1/reject", tags=["reject gate"])
+router = APIRouter(prefix="/api/v1/reject", tags=["reject gate"], responses=AUTH_ERRORS)
 
 
 def heartbeat(line: Line, client: Principal) -> Heartbeat:
@@ -31,7 +32,7 @@ def heartbeat(line: Line, client: Principal) -> Heartbeat:
 def decisions_after(
     line: LineDep,
     client: PlcReader,
-    after: Annotated[int | None, Query(ge=0, description="Return decisions with seq > after; default: this client's acknowledged seq")] = None,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="Return decisions with seq > after; default: this client's acknowledged seq")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RejectPage:
     start = after if after is not None else line.stores.acks.acknowledged(client.name)
@@ -44,7 +45,7 @@ def decisions_after(
 def acknowledge(body: AckIn, line: LineDep, client: Plc) -> AckOut:
     last = line.stores.decisions.last_seq()
     if body.seq > last:
-        raise HTTPException(status_code=422, detail=f"cannot acknowledge seq {body.seq}: the newest decision is {last}")
+        raise unprocessable(f"cannot acknowledge seq {body.seq}: the newest decision is {last}", "body", "seq")
     return AckOut(client=client.name, acked_seq=line.stores.acks.acknowledge(client.name, body.seq))
 
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path as PathParam, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
-from gaikan.service.api.deps import LineDep, Reader
-from gaikan.service.api.schemas import DecisionOut, ResultsPage, utc
+from gaikan.service.api.deps import BrowserReader, LineDep, Reader
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, unprocessable
+from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, ResultsPage, utc
 from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
 from gaikan.service.records import StoredDecision
 
-router = APIRouter(prefix="/api/v1/results", tags=["results"])
+router = APIRouter(prefix="/api/v1/results", tags=["results"], responses=AUTH_ERRORS)
+
+Seq = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="The decision's seq")]
 
 
 @router.get("", response_model=ResultsPage, summary="Decisions, newest first")
@@ -27,7 +29,7 @@ def list_results(
     _: Reader,
     decision: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    before_seq: Annotated[int | None, Query(ge=1, description="Only decisions older than this seq (paging)")] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Only decisions older than this seq (paging)")] = None,
 ) -> ResultsPage:
     items = line.stores.decisions.page(limit=limit, before_seq=before_seq, decision=decision)
     next_before = items[-1].seq if len(items) == limit else None
@@ -50,16 +52,21 @@ def _csv_row(stored: StoredDecision) -> list[object]:
     ]
 
 
-@router.get("/export.csv", summary="Decisions in a time range as CSV (oldest first)", response_class=StreamingResponse)
+@router.get(
+    "/export.csv",
+    summary="Decisions in a time range as CSV (oldest first)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, one decision a row"}},
+)
 def export_csv(
     line: LineDep,
-    _: Reader,
-    since: Annotated[datetime | None, Query(description="Decided at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="Decided before (ISO 8601)")] = None,
+    _: BrowserReader,
+    since: Annotated[IsoDateTime | None, Query(description="Decided at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Decided before (ISO 8601 with zone)")] = None,
     decision: Annotated[Outcome | None, Query()] = None,
 ) -> StreamingResponse:
     if since and until and since >= until:
-        raise HTTPException(status_code=422, detail="`since` must be before `until`")
+        raise unprocessable("`since` must be before `until`", "query", "until")
     start = since.timestamp() if since else None
     end = until.timestamp() if until else None
 
@@ -93,8 +100,11 @@ def _get(line: Line, seq: int) -> StoredDecision:
     return stored
 
 
-@router.get("/{seq}", response_model=DecisionOut, summary="One decision")
-def get_result(seq: int, line: LineDep, _: Reader) -> DecisionOut:
+_NOT_FOUND = error_responses(404)
+
+
+@router.get("/{seq}", response_model=DecisionOut, summary="One decision", responses=_NOT_FOUND)
+def get_result(seq: Seq, line: LineDep, _: Reader) -> DecisionOut:
     return DecisionOut.of(_get(line, seq))
 
 
@@ -107,11 +117,14 @@ def _png(path: str | None, what: str, seq: int) -> FileResponse:
     return FileResponse(path, media_type="image/png")
 
 
-@router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse)
-def get_image(seq: int, line: LineDep, _: Reader) -> FileResponse:
+_PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}, "description": "PNG"}, **_NOT_FOUND}
+
+
+@router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse, responses=_PNG)
+def get_image(seq: Seq, line: LineDep, _: BrowserReader) -> FileResponse:
     return _png(_get(line, seq).image_path, "image", seq)
 
 
-@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse)
-def get_heatmap(seq: int, line: LineDep, _: Reader) -> FileResponse:
+@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse, responses=_PNG)
+def get_heatmap(seq: Seq, line: LineDep, _: BrowserReader) -> FileResponse:
     return _png(_get(line, seq).heatmap_path, "heatmap", seq)

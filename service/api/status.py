@@ -8,6 +8,7 @@ import numpy as np
 from fastapi import APIRouter
 
 from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.errors import AUTH_ERRORS
 from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
 from gaikan.service.line import Line
 from gaikan.service.pipeline import PipelineCounters
@@ -41,7 +42,7 @@ def camera_status(line: Line) -> CameraOut:
     )
 
 
-@router.get("/api/v1/status", response_model=StatusOut, summary="Line status, counts and the last decision")
+@router.get("/api/v1/status", response_model=StatusOut, summary="Line status, counts and the last decision", responses=AUTH_ERRORS)
 def status(line: LineDep, _: Reader) -> StatusOut:
     active = line.registry.active
     shadow = line.registry.shadow

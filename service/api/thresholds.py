@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from pydantic import ValidationError
 
 from gaikan.models.thresholds import Thresholds
 from gaikan.service.api.deps import Engineer, LineDep, Reader
-from gaikan.service.api.errors import http_error
-from gaikan.service.api.schemas import ThresholdsOut
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, http_error, unprocessable
+from gaikan.service.api.schemas import ThresholdsIn, ThresholdsOut
 from gaikan.service.registry import ActiveModel, RegistryError
 
-router = APIRouter(prefix="/api/v1/thresholds", tags=["thresholds"])
+router = APIRouter(prefix="/api/v1/thresholds", tags=["thresholds"], responses={**AUTH_ERRORS, **error_responses(409)})
 
 
 def _out(active: ActiveModel) -> ThresholdsOut:
@@ -31,9 +32,19 @@ def get_thresholds(line: LineDep, _: Reader) -> ThresholdsOut:
     return _out(active)
 
 
-@router.put("", response_model=ThresholdsOut, summary="Set thresholds for the active model")
-def put_thresholds(body: Thresholds, line: LineDep, who: Engineer) -> ThresholdsOut:
+@router.put(
+    "",
+    response_model=ThresholdsOut,
+    summary="Set thresholds for the active model",
+    description="review < reject, both within the model's plausible score range (see the README's input rules) "
+    "unless `force` is true; audited.",
+)
+def put_thresholds(body: ThresholdsIn, line: LineDep, who: Engineer) -> ThresholdsOut:
     try:
-        return _out(line.registry.set_thresholds(body, actor=who.name))
+        thresholds = Thresholds(reject=body.reject, review=body.review)
+    except ValidationError as error:
+        raise unprocessable("; ".join(item["msg"] for item in error.errors()), "body") from error
+    try:
+        return _out(line.registry.set_thresholds(thresholds, actor=who.name, force=body.force))
     except RegistryError as error:
         raise http_error(error) from error
