@@ -103,6 +103,6 @@ def test_a_huge_body_is_streamed_to_disk_and_cut_off_at_the_limit(client: httpx.
 
 
 def test_an_empty_or_junk_body_is_refused_with_the_reason(client: httpx.Client) -> None:
-    assert _post(client, b"").status_code == 400
+    assert _post(client, b"").status_code == 422
     junk = _post(client, b"PK\x03\x04 not really a zip")
     assert junk.status_code == 422 and "not a zip file" in junk.json()["detail"][0]["msg"]

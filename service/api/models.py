@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from gaikan.service.api.deps import Engineer, LineDep, Reader
-from gaikan.service.api.errors import AUTH_ERRORS, error_responses, http_error
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, http_error, unprocessable
 from gaikan.service.api.schemas import ModelVersionOut, ShadowOut, utc
 from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
@@ -70,7 +70,7 @@ async def _spool(request: Request, limit: int, folder: Path) -> Path:
         raise
     if size == 0:
         path.unlink(missing_ok=True)
-        raise HTTPException(status_code=400, detail="empty request body: send the package zip as the body")
+        raise unprocessable("empty request body: send the package zip as the body", "body")
     return path
 
 
@@ -82,8 +82,8 @@ async def _spool(request: Request, limit: int, folder: Path) -> Path:
     description="The body is streamed to disk; refused with 413 past `max_upload_mb`, or when the zip holds more than "
     "`max_package_members` files or inflates past `max_package_mb`; 422 when the package is invalid. The running "
     "model is never touched by an upload.",
-    openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
-    responses=error_responses(400, 409, 413, 422),
+    openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}, "required": True}},
+    responses=error_responses(409, 413, 422),
 )
 async def upload_model(request: Request, line: LineDep, who: Engineer) -> ModelVersionOut:
     settings = line.settings

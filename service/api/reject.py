@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gaikan.service.api.deps import LineDep, Plc, PlcReader
-from gaikan.service.api.errors import AUTH_ERRORS, unprocessable
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, unprocessable
 from gaikan.service.api.schemas import INT64_MAX, AckIn, AckOut, DecisionOut, Heartbeat, RejectPage, utc
 from gaikan.service.auth import Principal
 from gaikan.service.line import Line
@@ -41,7 +41,7 @@ def decisions_after(
     return RejectPage(items=[DecisionOut.of(item) for item in items], last_seq=beat.last_seq, heartbeat=beat)
 
 
-@router.post("/ack", response_model=AckOut, summary="Acknowledge every decision up to a seq")
+@router.post("/ack", response_model=AckOut, summary="Acknowledge every decision up to a seq", responses=error_responses(400))
 def acknowledge(body: AckIn, line: LineDep, client: Plc) -> AckOut:
     last = line.stores.decisions.last_seq()
     if body.seq > last:

@@ -38,6 +38,7 @@ def get_thresholds(line: LineDep, _: Reader) -> ThresholdsOut:
     summary="Set thresholds for the active model",
     description="review < reject, both within the model's plausible score range (see the README's input rules) "
     "unless `force` is true; audited.",
+    responses=error_responses(400),
 )
 def put_thresholds(body: ThresholdsIn, line: LineDep, who: Engineer) -> ThresholdsOut:
     try:
