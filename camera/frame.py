@@ -35,6 +35,7 @@ class Frame:
     captured_at: float
     captured_monotonic: float
     metadata: dict[str, str] = field(default_factory=dict)
+    run_id: str = ""  # the service run that acquired it (frame numbers restart with each run)
 
     def __post_init__(self) -> None:
         expected_ndim = 2 if self.pixel_format is PixelFormat.MONO8 else 3
@@ -48,7 +49,10 @@ class Frame:
 
     @property
     def frame_id(self) -> str:
-        """Stable identifier of this frame across the system: `<camera_id>:<frame_number>`."""
+        """Identifier of this frame across the system: `<camera_id>:<frame_number>:<run_id>` (unique
+        across restarts), or `<camera_id>:<frame_number>` before a run id is attached."""
+        if self.run_id:
+            return f"{self.camera_id}:{self.frame_number}:{self.run_id}"
         return f"{self.camera_id}:{self.frame_number}"
 
     @property

@@ -164,25 +164,58 @@ def write_package(package: ModelPackage, path: Path) -> Path:
     return path
 
 
-def read_package_bytes(data: bytes, *, source: str = "package") -> ModelPackage:
-    """Parse and validate package bytes; raises `PackageError` naming what is wrong."""
+@dataclass(frozen=True, slots=True)
+class ZipLimits:
+    """What a package zip may hold: a few members, each and all together at most so many bytes
+    once decompressed (a small zip can inflate to gigabytes). Members are read in chunks and the
+    reading stops at the limit, whatever the zip's headers claim."""
+
+    max_members: int = 16
+    max_member_bytes: int = 2 * 1024**3
+    max_total_bytes: int = 2 * 1024**3
+    max_manifest_bytes: int = 1024**2
+
+
+class PackageTooLarge(PackageError):
+    """A package exceeds `ZipLimits` (HTTP 413)."""
+
+
+_CHUNK = 1024 * 1024
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, source: str) -> bytes:
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise PackageTooLarge(f"{source}: {name} inflates to {info.file_size} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    with archive.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PackageTooLarge(f"{source}: {name} inflates past the {limit}-byte limit")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_archive(archive: zipfile.ZipFile, source: str, limits: ZipLimits) -> ModelPackage:
+    members = archive.infolist()
+    if len(members) > limits.max_members:
+        raise PackageTooLarge(f"{source}: {len(members)} zip members; a package has at most {limits.max_members}")
+    names = {member.filename for member in members}
+    for required in (MANIFEST_ENTRY, MODEL_ENTRY):
+        if required not in names:
+            raise PackageError(f"{source}: missing {required} (has: {', '.join(sorted(names)[:20]) or 'nothing'})")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise PackageError(f"{source}: not a zip file ({error})") from error
-    with archive:
-        names = set(archive.namelist())
-        for required in (MANIFEST_ENTRY, MODEL_ENTRY):
-            if required not in names:
-                raise PackageError(f"{source}: missing {required} (has: {', '.join(sorted(names)) or 'nothing'})")
-        try:
-            manifest_text = archive.read(MANIFEST_ENTRY)
-            onnx_bytes = archive.read(MODEL_ENTRY)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise PackageError(f"{source}: damaged zip entry ({error})") from error
+        manifest_text = _read_member(archive, MANIFEST_ENTRY, limits.max_manifest_bytes, source)
+        model_limit = min(limits.max_member_bytes, limits.max_total_bytes - len(manifest_text))
+        onnx_bytes = _read_member(archive, MODEL_ENTRY, model_limit, source)
+    except PackageTooLarge:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as error:
+        raise PackageError(f"{source}: damaged zip entry ({error})") from error
     try:
         manifest = Manifest.model_validate(json.loads(manifest_text))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PackageError(f"{source}: {MANIFEST_ENTRY} is not valid JSON ({error})") from error
     except ValidationError as error:
         problems = "; ".join(
@@ -194,13 +227,25 @@ def read_package_bytes(data: bytes, *, source: str = "package") -> ModelPackage:
     return package
 
 
-def read_package(path: Path) -> ModelPackage:
-    path = Path(path)
+def _open_zip(file: Path | io.BytesIO, source: str, limits: ZipLimits) -> ModelPackage:
     try:
-        data = path.read_bytes()
+        archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile as error:
+        raise PackageError(f"{source}: not a zip file ({error})") from error
     except OSError as error:
-        raise PackageError(f"{path}: cannot read ({error.strerror or error})") from error
-    return read_package_bytes(data, source=str(path))
+        raise PackageError(f"{source}: cannot read ({error.strerror or error})") from error
+    with archive:
+        return _read_archive(archive, source, limits)
+
+
+def read_package_bytes(data: bytes, *, source: str = "package", limits: ZipLimits = ZipLimits()) -> ModelPackage:
+    """Parse and validate package bytes; raises `PackageError` naming what is wrong."""
+    return _open_zip(io.BytesIO(data), source, limits)
+
+
+def read_package(path: Path, *, source: str | None = None, limits: ZipLimits = ZipLimits()) -> ModelPackage:
+    """Parse and validate a package file without reading more of it than the limits allow."""
+    return _open_zip(Path(path), source or str(path), limits)
 
 
 def verify(package: ModelPackage, *, source: str = "package") -> None:

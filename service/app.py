@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gaikan.service.api import audit, camera, counts, errors, events, models, reject, results, session, status, thresholds
+from gaikan.service.api.docs import add_docs
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
 from gaikan.service.plc.models import ModelControl
@@ -54,17 +55,20 @@ def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI
         summary="Real-time visual inspection: decisions, reject gate, models and thresholds",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by add_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.state.authenticator = authenticator
     errors.install(app)
     for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
+    add_docs(app)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     dashboard = files("gaikan.service") / "dashboard"
-    app.mount("/", DashboardFiles(directory=str(dashboard), html=True), name="dashboard")
+    app.router.routes.append(errors.SiteMount(app, DashboardFiles(directory=str(dashboard), html=True), name="dashboard"))
     return app

@@ -19,6 +19,7 @@ class Reason(enum.StrEnum):
     NO_MODEL = "no_model"  # no active model
     CAMERA_FAULT = "camera_fault"  # the camera failed; parts are rejected until it recovers
     ERROR = "error"  # inference failed or gave a non-finite score
+    STORAGE = "storage"  # could not be stored within the persist deadline (or not at all: backlog full)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,14 @@ class UnknownVersion(NotFound):
     """No model version with this name."""
 
 
+class ImplausibleThresholds(InvalidInput):
+    """Thresholds outside what the model's scores make plausible (send `force` to insist)."""
+
+
+class PackageTooBig(DomainError):
+    """The upload, or what its zip inflates to, is over the configured limits."""
+
+
 class VersionConflict(DomainError):
     """The version exists already."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +20,18 @@ from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.workers import Worker, put_stop_marker
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DiskReserve:
+    """Free space the image writer leaves on its disk, so the database can still commit when
+    pictures have filled the rest: the larger of `min_free_mb` and `min_free_percent` of the disk."""
+
+    min_free_mb: float = 1024.0
+    min_free_percent: float = 5.0
+
+    def bytes_on(self, total_bytes: int) -> int:
+        return int(max(self.min_free_mb * 1024 * 1024, total_bytes * self.min_free_percent / 100.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +81,9 @@ class EvidenceWriter:
     """A thread that writes `<seq>.png` and `<seq>_heatmap.png`, records their paths on the
     decision, and deletes the oldest files once `budget_bytes` is exceeded. It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
-    lower CPU priority than inspection, so encoding pictures never slows decisions down."""
+    lower CPU priority than inspection, so encoding pictures never slows decisions down. It keeps
+    the `reserve` free on its disk for the database: below it, the oldest pictures go first, and
+    when none are left to delete a picture is not saved (counted in `gaikan_evidence_no_space_total`)."""
 
     def __init__(
         self,
@@ -79,12 +94,15 @@ class EvidenceWriter:
         budget_bytes: int,
         max_backlog: int = 64,
         niceness: int = 10,
+        reserve: DiskReserve = DiskReserve(),
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
         self._store = store
         self._metrics = metrics
         self._budget = budget_bytes
+        self._reserve = reserve
+        self._short_of_space = False
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
@@ -129,7 +147,31 @@ class EvidenceWriter:
             except Exception:  # a full disk must not stop the line
                 log.exception("could not save images for decision %s", seq)
 
+    def _make_room(self, needed: int) -> bool:
+        """Delete the oldest pictures until `needed` bytes fit above the reserve; False if they cannot."""
+        while True:
+            usage = shutil.disk_usage(self._folder)
+            if usage.free - needed >= self._reserve.bytes_on(usage.total):
+                if self._short_of_space:
+                    log.info("disk has room for pictures again (%d MiB free)", usage.free // (1024 * 1024))
+                self._short_of_space = False
+                return True
+            if not self._files:
+                if not self._short_of_space:
+                    log.warning(
+                        "not saving pictures: %d MiB free is within the %d MiB reserve kept for the database",
+                        usage.free // (1024 * 1024),
+                        self._reserve.bytes_on(usage.total) // (1024 * 1024),
+                    )
+                self._short_of_space = True
+                return False
+            self._drop_oldest()
+
     def _save(self, seq: int, evidence: Evidence) -> None:
+        # At most the raw pixels twice (image and heatmap); PNG is usually smaller.
+        if not self._make_room(2 * evidence.pixels.nbytes):
+            self._metrics.evidence_no_space.inc()
+            return
         image_path = self._folder / f"{seq}.png"
         size = _write_png(image_path, evidence.pixels)
         paths = [image_path]
@@ -146,8 +188,11 @@ class EvidenceWriter:
 
     def _enforce_budget(self) -> None:
         while self._total > self._budget and len(self._files) > 1:
-            seq, paths, size = self._files.popleft()
-            for path in paths:
-                path.unlink(missing_ok=True)
-            self._total -= size
-            self._store.attach_evidence(seq, None, None)
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        seq, paths, size = self._files.popleft()
+        for path in paths:
+            path.unlink(missing_ok=True)
+        self._total -= size
+        self._store.attach_evidence(seq, None, None)

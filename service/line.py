@@ -15,14 +15,16 @@ from sqlalchemy import Engine
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
-from gaikan.service.evidence import EvidenceWriter
+from gaikan.service.evidence import DiskReserve, EvidenceWriter
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.line_protocol import DecisionStored, ModelSwapped
 from gaikan.service.recorder import Recorder
+from gaikan.service.run_id import new_run_id
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
 from gaikan.service.shadow import ShadowRunner
+from gaikan.service.timeout_burst import TimeoutBurst
 from gaikan.service.storage.acks import AckStore
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.database import open_database
@@ -61,6 +63,7 @@ class Line:
         self.settings = settings
         self.started_at = time.time()
         self._on_event = on_event
+        self.run_id = new_run_id(self.started_at)
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.stores = Stores.open(settings.database, settings.migrate)
@@ -77,16 +80,25 @@ class Line:
                 allow_spinning=settings.ort_spinning,
             ),
             on_swap=self._on_model_swap,
+            limits=settings.package_limits,
         )
         self.evidence = EvidenceWriter(
             data_dir / "images",
             self.stores.decisions,
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
+            reserve=DiskReserve(min_free_mb=settings.min_free_disk_mb, min_free_percent=settings.min_free_disk_percent),
         )
         self.recorder = Recorder(
-            self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction
+            self.stores.decisions,
+            self.metrics,
+            evidence=self.evidence,
+            keep_pass_fraction=settings.keep_pass_fraction,
+            deadline_s=settings.persist_deadline_ms / 1000.0,
+            max_backlog=settings.max_persist_backlog,
         )
+        self.timeouts = TimeoutBurst(settings.timeout_alarm_window, settings.timeout_alarm_fraction)
+        self.recorder.add_listener(lambda decision: self.timeouts.add(decision.record.reason))
         if on_event is not None:
             self.recorder.add_listener(lambda decision: on_event(DecisionStored(decision)))
         self.shadow = ShadowRunner(self.registry)
@@ -102,6 +114,7 @@ class Line:
                     max_batch=settings.max_batch,
                     deadline_ms=settings.deadline_ms,
                     overflow=settings.overflow,
+                    run_id=self.run_id,
                 ),
                 shadow=self.shadow,
             )
@@ -157,6 +170,10 @@ class Line:
             reasons.append("pipeline_stopped")
         elif self.pipeline.inference_busy_s() > self.inference_stall_s:
             reasons.append("inference_stalled")
+        if not self.recorder.health().ok:
+            reasons.append("storage")
+        if self.timeouts.alarming:
+            reasons.append("timeouts")
         return reasons
 
     @property

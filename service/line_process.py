@@ -115,8 +115,8 @@ class LineHost:
                 return registry.activate(version, actor=actor).version
             case Rollback(actor):
                 return registry.rollback(actor=actor).version
-            case SetThresholds(thresholds, actor):
-                return registry.set_thresholds(thresholds, actor=actor).version
+            case SetThresholds(thresholds, actor, force):
+                return registry.set_thresholds(thresholds, actor=actor, force=force).version
             case SetShadow(version, actor):
                 shadow = registry.set_shadow(version, actor=actor)
                 if version is not None:

@@ -37,6 +37,7 @@ class Rollback:
 class SetThresholds:
     thresholds: Thresholds
     actor: str
+    force: bool = False  # accept thresholds outside the model's plausible score range (audited as forced)
 
 
 @dataclass(frozen=True, slots=True)

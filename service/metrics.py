@@ -26,6 +26,21 @@ class Metrics:
         )
         self.queue_depth = Gauge("gaikan_queue_depth", "Frames waiting for inference", registry=self.registry)
         self.persist_backlog = Gauge("gaikan_persist_backlog", "Decisions waiting to be stored", registry=self.registry)
+        self.persist_failures = Counter(
+            "gaikan_persist_failures_total", "Failed attempts to store decisions (each is retried)", registry=self.registry
+        )
+        self.persist_late = Counter(
+            "gaikan_persist_late_total",
+            "Decisions stored after the persist deadline, as storage rejects instead of pass/review",
+            registry=self.registry,
+        )
+        self.persist_overflow = Counter(
+            "gaikan_persist_overflow_total", "Decisions not stored because the persist backlog was full", registry=self.registry
+        )
+        self.storage_healthy = Gauge("gaikan_storage_healthy", "1 while decisions are stored in time, 0 while storage fails", registry=self.registry)
+        self.storage_recoveries = Counter(
+            "gaikan_storage_recoveries_total", "Times storage worked again after failing", registry=self.registry
+        )
         self.camera_reconnects = Gauge("gaikan_camera_reconnects", "Camera reconnects since start", ["camera"], registry=self.registry)
         self.camera_timeouts = Gauge("gaikan_camera_timeouts", "Camera fetch timeouts since start", ["camera"], registry=self.registry)
         self.camera_dropped = Gauge(
@@ -43,6 +58,11 @@ class Metrics:
         )
         self.last_decision_time = Gauge(
             "gaikan_last_decision_timestamp_seconds", "When the newest stored decision was made (Unix time)", registry=self.registry
+        )
+        self.evidence_no_space = Counter(
+            "gaikan_evidence_no_space_total",
+            "Images not saved to keep the free-disk reserve for the database",
+            registry=self.registry,
         )
 
     def set_active_model(self, version: str | None) -> None:

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,6 +50,7 @@ class PipelineConfig:
     read_timeout_s: float = 0.5
     overflow: Overflow = Overflow.DROP_OLDEST
     fault_retry_s: float = 0.2
+    run_id: str = ""  # part of every frame id, so frame ids stay unique across restarts
 
 
 @dataclass(slots=True)
@@ -200,11 +201,11 @@ class Pipeline:
         self._emit_camera_fault(f"fault-{self.counters.camera_faults}", message)
 
     def _emit_camera_fault(self, event: str, detail: str) -> None:
-        """A camera_fault reject for a part the camera could not deliver (`<camera>:<event>`)."""
+        """A camera_fault reject for a part the camera could not deliver (`<camera>:<event>:<run>`)."""
         now = time.time()
         self._emit(
             DecisionRecord(
-                frame_id=f"{self.source.camera_id}:{event}",
+                frame_id=f"{self.source.camera_id}:{event}:{self.config.run_id}".rstrip(":"),
                 camera_id=self.source.camera_id,
                 captured_at=now,
                 decided_at=now,
@@ -224,6 +225,8 @@ class Pipeline:
         self._metrics.camera_faults.labels(camera=camera).set(stats.faults)
 
     def _accept(self, frame: Frame) -> None:
+        if self.config.run_id:
+            frame = replace(frame, run_id=self.config.run_id)
         self.counters.frames += 1
         self.counters.recent_frames.append(time.monotonic())
         self._metrics.frames.labels(camera=frame.camera_id).inc()

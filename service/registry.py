@@ -13,13 +13,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from gaikan.models.package import ModelPackage, PackageError, read_package, read_package_bytes, write_package
+from gaikan.models.package import (
+    ModelPackage,
+    PackageError,
+    PackageTooLarge,
+    ZipLimits,
+    read_package,
+    read_package_bytes,
+    write_package,
+)
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.thresholds import Thresholds
-from gaikan.service.errors import InvalidPackage, NoActiveModel, UnknownVersion, VersionConflict
+from gaikan.service.errors import ImplausibleThresholds, InvalidPackage, NoActiveModel, PackageTooBig, UnknownVersion, VersionConflict
 from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.model_versions import ModelVersionRow, ModelVersionStore
 from gaikan.service.storage.thresholds import ThresholdStore
+from gaikan.service.threshold_sanity import implausible
 
 __all__ = ["ActiveModel", "InvalidPackage", "ModelRegistry", "NoActiveModel", "RuntimeOptions", "UnknownVersion", "VersionConflict"]
 
@@ -55,6 +64,7 @@ class ModelRegistry:
         models_dir: Path,
         runtime: RuntimeOptions = RuntimeOptions(),
         on_swap: Callable[[ActiveModel | None], None] | None = None,
+        limits: ZipLimits = ZipLimits(),
     ) -> None:
         self._versions = versions
         self._thresholds = thresholds
@@ -65,6 +75,7 @@ class ModelRegistry:
         self._active: ActiveModel | None = None
         self._shadow: ActiveModel | None = None
         self._on_swap = on_swap
+        self._limits = limits
 
     @property
     def active(self) -> ActiveModel | None:
@@ -98,11 +109,17 @@ class ModelRegistry:
         except PackageError as error:
             raise InvalidPackage(str(error)) from error
 
-    def upload(self, data: bytes, *, actor: str, source: str = "upload") -> ModelVersionRow:
-        """Validate a package completely (manifest, sha256, ONNX Runtime load, signature, finite
-        warm-up) and only then store it. Nothing changes when any check fails."""
+    def upload(self, data: bytes | Path, *, actor: str, source: str = "upload") -> ModelVersionRow:
+        """Validate a package (its bytes, or a file) completely (zip limits, manifest, sha256, ONNX
+        Runtime load, signature, finite warm-up) and only then store it. Nothing changes when any
+        check fails."""
         try:
-            package = read_package_bytes(data, source=source)
+            if isinstance(data, Path):
+                package = read_package(data, source=source, limits=self._limits)
+            else:
+                package = read_package_bytes(data, source=source, limits=self._limits)
+        except PackageTooLarge as error:
+            raise PackageTooBig(str(error)) from error
         except PackageError as error:
             raise InvalidPackage(str(error)) from error
         with self._lock:
@@ -164,12 +181,18 @@ class ModelRegistry:
                 self._swap(self._with_thresholds(self._load_version(stack[-1])))
             return self._active
 
-    def set_thresholds(self, thresholds: Thresholds, *, actor: str) -> ActiveModel:
-        """Thresholds for the active model, effective from the next frame; audited."""
+    def set_thresholds(self, thresholds: Thresholds, *, actor: str, force: bool = False) -> ActiveModel:
+        """Thresholds for the active model, effective from the next frame; audited. Thresholds
+        outside the model's plausible score range are refused unless `force` (audited as forced)."""
         with self._lock:
             if self._active is None:
                 raise NoActiveModel("no active model: thresholds belong to a model version")
-            self._thresholds.set(self._active.version, thresholds, actor=actor, old=self._active.thresholds)
+            reason = implausible(thresholds, self._active.model.manifest)
+            if reason is not None and not force:
+                raise ImplausibleThresholds(reason)
+            self._thresholds.set(
+                self._active.version, thresholds, actor=actor, old=self._active.thresholds, forced=reason is not None
+            )
             active = replace(self._active, thresholds=thresholds, thresholds_source="override")
             self._swap(active)
             return active

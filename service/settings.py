@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 from gaikan.camera.config import CameraConfig
+from gaikan.models.package import ZipLimits
 from gaikan.service.pipeline import Overflow
 from gaikan.service.storage.migrate import MigrateMode
 
@@ -124,7 +125,27 @@ class Settings(BaseSettings):
 
     image_budget_mb: float = Field(default=500.0, gt=0, description="Disk budget for saved part images")
     keep_pass_fraction: float = Field(default=0.02, ge=0, le=1, description="Share of passed parts whose images are kept")
-    max_upload_mb: float = Field(default=200.0, gt=0)
+    min_free_disk_mb: float = Field(
+        default=1024.0, ge=0, description="Free space the image writer leaves on its disk for the database (MiB)"
+    )
+    min_free_disk_percent: float = Field(
+        default=5.0, ge=0, le=100, description="Free space (percent of the disk) the image writer leaves for the database"
+    )
+    persist_deadline_ms: float = Field(
+        default=2000.0, gt=0, description="A decision not stored this long after it was made is stored as a storage reject"
+    )
+    max_persist_backlog: int = Field(
+        default=10_000, ge=1, description="Decisions that may wait to be stored; more are counted and recorded as one storage reject"
+    )
+    timeout_alarm_window: int = Field(default=50, ge=1, description="Recent decisions watched for a burst of timeouts")
+    timeout_alarm_fraction: float = Field(
+        default=0.2, gt=0, le=1, description="fail_safe lists `timeouts` when more than this share of the window timed out"
+    )
+    max_upload_mb: float = Field(default=200.0, gt=0, description="Largest model package upload (the zip, MiB)")
+    max_package_mb: float = Field(
+        default=2048.0, gt=0, description="Largest a package may inflate to (model.onnx and manifest together, MiB)"
+    )
+    max_package_members: int = Field(default=16, ge=2, description="Most files a package zip may hold")
 
     api_keys: list[ApiKey] = Field(default_factory=list)
     plc: PlcSettings = Field(default_factory=PlcSettings)
@@ -141,6 +162,12 @@ class Settings(BaseSettings):
         if self.plc.opcua.enabled and self.plc.opcua.is_secure and not self.api_keys:
             raise ValueError("a secure OPC UA server needs api_keys: its users are the key names, their passwords the keys")
         return self
+
+    @property
+    def package_limits(self) -> ZipLimits:
+        """What a model package zip may hold (uploads and the initial model alike)."""
+        size = int(self.max_package_mb * 1024 * 1024)
+        return ZipLimits(max_members=self.max_package_members, max_member_bytes=size, max_total_bytes=size)
 
     @property
     def database(self) -> str:

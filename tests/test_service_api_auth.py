@@ -67,7 +67,12 @@ def test_missing_or_wrong_key_is_unauthorised_but_health_and_metrics_are_open(se
         assert anonymous.get("/healthz").status_code == 200
         assert anonymous.get("/metrics").status_code == 200
     with server.client() as client:
-        assert client.get("/api/v1/status", params={"api_key": KEYS["operator"]}).status_code == 200
+        # ?api_key= only where a browser cannot send headers (images, SSE, CSV downloads): never for
+        # JSON reads a script can send headers with, never for writes.
+        assert client.get("/api/v1/results/export.csv", params={"api_key": KEYS["operator"]}).status_code == 200
+        assert client.get("/api/v1/status", params={"api_key": KEYS["operator"]}).status_code == 401
+        assert client.put("/api/v1/thresholds", params={"api_key": KEYS["engineer"]}, json={"reject": 3.1}).status_code == 401
+        assert client.post("/api/v1/reject/ack", params={"api_key": KEYS["plc"]}, json={"seq": 0}).status_code == 401
 
 
 def test_engineer_actions_are_audited_under_the_key_holders_name(server: LiveServer) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from gaikan.camera.config import ReplayConfig
 from gaikan.models.package import package_bytes
 from gaikan.models.synthetic import render_part
@@ -30,8 +32,11 @@ def test_threshold_change_applies_to_following_frames_and_is_audited(tmp_path: P
             "model_version": "t1", "reject": 2.9, "review": None, "source": "manifest", "manifest": None
         }
         wait_for(lambda: client.get("/api/v1/status").json()["counts"]["reject"] > 0)
-        # Threshold 0: every later part scores at or above it, so everything is rejected.
-        changed = client.put("/api/v1/thresholds", json={"reject": 0.0, "review": None})
+        # Threshold 0: every later part scores at or above it, so everything is rejected. That is
+        # below any plausible score of this model: refused unless forced, and the audit says so.
+        refused = client.put("/api/v1/thresholds", json={"reject": 0.0, "review": None})
+        assert refused.status_code == 422 and "force=true" in refused.json()["detail"][0]["msg"]
+        changed = client.put("/api/v1/thresholds", json={"reject": 0.0, "review": None, "force": True})
         assert changed.status_code == 200 and changed.json()["source"] == "override"
         applied_at = datetime.now(UTC)
         last_before = client.get("/api/v1/status").json()["last_seq"]
@@ -42,6 +47,7 @@ def test_threshold_change_applies_to_following_frames_and_is_audited(tmp_path: P
         assert later and all(d["decision"] == "reject" and d["thresholds"]["reject"] == 0.0 for d in later)
         audit = client.get("/api/v1/audit", params={"action": "thresholds.update"}).json()
         assert audit[0]["old"]["reject"] == 2.9 and audit[0]["new"]["reject"] == 0.0 and audit[0]["target"] == "t1"
+        assert audit[0]["new"]["forced"] is True
 
 
 def test_invalid_thresholds_are_refused_with_the_reason(tmp_path: Path, template_model_file: Path) -> None:
@@ -50,7 +56,21 @@ def test_invalid_thresholds_are_refused_with_the_reason(tmp_path: Path, template
         assert response.status_code == 422
         assert "below the reject" in response.text
         assert client.put("/api/v1/thresholds", json={"reject": "high"}).status_code == 422
+        # Strict types: numbers only, finite ones; the 422 always serialises.
+        for body in ({"reject": "5"}, {"reject": True}, {"reject": 3.0, "force": "yes"}, {"reject": 3.0, "extra": 1}):
+            assert client.put("/api/v1/thresholds", json=body).status_code == 422, body
+        for literal in ("NaN", "Infinity", "-Infinity", "1e309"):
+            response = client.put("/api/v1/thresholds", content=f'{{"reject": {literal}}}', headers={"Content-Type": "application/json"})
+            assert response.status_code == 422, literal
+            assert response.json()["detail"][0]["loc"] == ["body", "reject"], literal
+        # Plausibility: 1e308 would pass everything, -1 reject everything (2.9 is the manifest's
+        # threshold; without score statistics the range is 0.29 … 29).
+        for reject in (1e308, -1.0, 30.0):
+            response = client.put("/api/v1/thresholds", json={"reject": reject})
+            assert response.status_code == 422 and "plausible range" in response.text, reject
+        assert client.put("/api/v1/thresholds", json={"reject": 3.5, "review": 0.1}).status_code == 422
         assert client.get("/api/v1/thresholds").json()["reject"] == 2.9
+        assert client.put("/api/v1/thresholds", json={"reject": 3.5, "review": 3.0}).status_code == 200
 
 
 def test_thresholds_belong_to_a_model_version(tmp_path: Path, template_model_file: Path) -> None:
@@ -95,3 +115,18 @@ def test_classify_gives_what_the_line_decided_and_refuses_bad_input(tmp_path: Pa
         assert not_finite.status_code == 422 and "finite" in not_finite.text
         too_many = client.post("/api/v1/thresholds/classify", json={"thresholds": {"reject": 1.0}, "scores": [0.0] * 10_001})
         assert too_many.status_code == 422 and "10000" in too_many.text
+
+
+def test_the_plausible_range_comes_from_the_good_score_statistics() -> None:
+    from gaikan.models.package import ScoreStats, with_changes
+    from gaikan.service.threshold_sanity import implausible, plausible_range
+    from gaikan.models.thresholds import Thresholds
+
+    package = template_package([render_part(0, i, None, 64).image for i in range(4)], version="s", reject=2.0)
+    stats = ScoreStats(count=50, mean=1.0, std=0.1, min=0.8, p50=1.0, p95=1.2, p99=1.3, max=1.4)
+    manifest = with_changes(package, score_stats=stats).manifest
+    low, high = plausible_range(manifest)
+    assert (low, high) == (0.8, pytest.approx(1.4 + 10 * 0.6))
+    assert implausible(Thresholds(reject=1.5, review=1.2), manifest) is None
+    assert "review threshold 0.5" in implausible(Thresholds(reject=1.5, review=0.5), manifest)
+    assert "reject threshold 100" in implausible(Thresholds(reject=100.0), manifest)

@@ -47,3 +47,35 @@ def test_oldest_images_are_removed_to_stay_within_the_budget(tmp_path: Path) -> 
     # A restart counts what is already on disk against the budget.
     again = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)
     assert again.used_bytes == writer.used_bytes
+
+
+def test_pictures_leave_the_free_disk_reserve_to_the_database(tmp_path: Path) -> None:
+    import shutil
+
+    from gaikan.service.evidence import DiskReserve
+
+    stores = Stores.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = time.time()
+    stored = stores.decisions.append(
+        [DecisionRecord(frame_id=f"c:{i}", camera_id="c", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE, score=2.0) for i in range(4)]
+    )
+    metrics = Metrics()
+    roomy = EvidenceWriter(tmp_path / "images", stores.decisions, metrics, budget_bytes=10**9, reserve=DiskReserve(0, 0))
+    roomy.start()
+    for decision in stored[:2]:
+        roomy.submit(decision.seq, _evidence(decision.seq))
+    wait_for(lambda: stores.decisions.get(2).heatmap_path is not None)
+    roomy.stop()
+
+    # A reserve larger than the disk's free space: old pictures go first, then new ones are not saved.
+    free_mb = shutil.disk_usage(tmp_path).free / (1024 * 1024)
+    tight = EvidenceWriter(tmp_path / "images", stores.decisions, metrics, budget_bytes=10**9, reserve=DiskReserve(free_mb + 1024, 0))
+    tight.start()
+    for decision in stored[2:]:
+        tight.submit(decision.seq, _evidence(decision.seq))
+    wait_for(lambda: metrics.registry.get_sample_value("gaikan_evidence_no_space_total") == 2)
+    tight.stop()
+    assert [d.image_path for d in stores.decisions.page(limit=10)] == [None] * 4
+    assert list((tmp_path / "images").glob("*.png")) == []
+    assert DiskReserve(1, 5).bytes_on(100 * 1024 * 1024) == 5 * 1024 * 1024
+    assert DiskReserve(10, 5).bytes_on(100 * 1024 * 1024) == 10 * 1024 * 1024

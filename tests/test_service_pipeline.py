@@ -68,7 +68,7 @@ def test_a_part_past_its_deadline_is_rejected_as_timeout_and_never_decided_twice
         line.pipeline.stop()  # let inference finish what it holds: late results must not add decisions
         line.recorder.wait_idle(10)
     decisions = _all(line)
-    assert Counter(d.record.frame_id for d in decisions) == Counter({f"replay:{i}": 1 for i in range(4)})
+    assert Counter(d.record.frame_id for d in decisions) == Counter({f"replay:{i}:{line.run_id}": 1 for i in range(4)})
     for decision in decisions:
         record = decision.record
         assert (record.decision.value, record.reason.value) == ("reject", "timeout"), record

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gaikan.service.api.deps import Reader, ServicesDep
-from gaikan.service.api.schemas import AuditOut, utc
+from gaikan.service.api.errors import AUTH_ERRORS
+from gaikan.service.api.schemas import INT64_MAX, AuditOut, utc
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=AUTH_ERRORS)
 
 
 @router.get("", response_model=list[AuditOut], summary="Changes, newest first")
@@ -17,7 +18,7 @@ def list_audit(
     services: ServicesDep,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     action: Annotated[str | None, Query(description="e.g. thresholds.update, model.activate")] = None,
 ) -> list[AuditOut]:
     return [

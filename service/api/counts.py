@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from gaikan.service.api.deps import Reader, ServicesDep
-from gaikan.service.api.schemas import utc
+from gaikan.service.api.errors import AUTH_ERRORS
+from gaikan.service.api.schemas import IsoDateTime, utc
 
-router = APIRouter(prefix="/api/v1", tags=["status"])
+router = APIRouter(prefix="/api/v1", tags=["status"], responses=AUTH_ERRORS)
 
 
 class CountsOut(BaseModel):
@@ -25,7 +26,7 @@ class CountsOut(BaseModel):
 def counts(
     services: ServicesDep,
     _: Reader,
-    since: Annotated[AwareDatetime | None, Query(description="ISO 8601 time (with zone) to count from, e.g. the shift start")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="ISO 8601 time (with zone) to count from, e.g. the shift start")] = None,
 ) -> CountsOut:
     now = time.time()
     start = since.timestamp() if since is not None else None

@@ -28,8 +28,35 @@ def get_authenticator(request: Request) -> Authenticator:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def _identify(authenticator: Authenticator, key: str | None, admitted: set[Role], via: str) -> Principal:
+    principal = authenticator.identify(key)
+    if principal is None:
+        raise HTTPException(status_code=401, detail=f"missing or unknown API key (send it in {via})")
+    if principal.role not in admitted:
+        raise HTTPException(
+            status_code=403,
+            detail=f"role '{principal.role}' may not do this (needs {' or '.join(sorted(r.value for r in admitted))})",
+        )
+    return principal
+
+
 def allow(*roles: Role) -> Callable[..., Principal]:
-    """A dependency that admits callers holding one of `roles` (engineers are always admitted)."""
+    """A dependency that admits callers holding one of `roles` (engineers are always admitted);
+    the key comes in the X-API-Key header."""
+    admitted = {*roles, Role.ENGINEER}
+
+    def check(
+        authenticator: Annotated[Authenticator, Depends(get_authenticator)],
+        header_key: Annotated[str | None, Security(_api_key_header)] = None,
+    ) -> Principal:
+        return _identify(authenticator, header_key, admitted, "the X-API-Key header")
+
+    return check
+
+
+def allow_in_query(*roles: Role) -> Callable[..., Principal]:
+    """Like `allow`, for the GET reads a browser cannot send headers with (images, EventSource,
+    CSV downloads): the key may also come as `?api_key=`. Never for writes."""
     admitted = {*roles, Role.ENGINEER}
 
     def check(
@@ -37,15 +64,7 @@ def allow(*roles: Role) -> Callable[..., Principal]:
         header_key: Annotated[str | None, Security(_api_key_header)] = None,
         query_key: Annotated[str | None, Security(_api_key_query)] = None,
     ) -> Principal:
-        principal = authenticator.identify(header_key or query_key)
-        if principal is None:
-            raise HTTPException(status_code=401, detail="missing or unknown API key (send it in the X-API-Key header)")
-        if principal.role not in admitted:
-            raise HTTPException(
-                status_code=403,
-                detail=f"role '{principal.role}' may not do this (needs {' or '.join(sorted(r.value for r in admitted))})",
-            )
-        return principal
+        return _identify(authenticator, header_key or query_key, admitted, "the X-API-Key header or ?api_key=")
 
     return check
 
@@ -54,3 +73,4 @@ Reader = Annotated[Principal, Depends(allow(Role.OPERATOR))]
 PlcReader = Annotated[Principal, Depends(allow(Role.OPERATOR, Role.PLC))]
 Plc = Annotated[Principal, Depends(allow(Role.PLC))]
 Engineer = Annotated[Principal, Depends(allow())]
+BrowserReader = Annotated[Principal, Depends(allow_in_query(Role.OPERATOR))]  # images, SSE, CSV only

@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from gaikan.service.api.deps import Reader, ServicesDep
+from gaikan.service.api.deps import BrowserReader, ServicesDep
+from gaikan.service.api.errors import AUTH_ERRORS
 from gaikan.service.api.schemas import DecisionOut
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=AUTH_ERRORS)
 
 KEEPALIVE_S = 15.0
 
@@ -27,8 +28,13 @@ def _encode(event: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {data}\n\n"
 
 
-@router.get("/events", summary="Live events (text/event-stream): `decision`, `model`", response_class=StreamingResponse)
-async def events(request: Request, services: ServicesDep, _: Reader) -> StreamingResponse:
+@router.get(
+    "/events",
+    summary="Live events (text/event-stream): `decision`, `model`",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "Server-Sent Events"}},
+)
+async def events(request: Request, services: ServicesDep, _: BrowserReader) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         async with services.context.feed.events.subscribe() as queue:
             yield "retry: 2000\n\n"

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gaikan.service.api.deps import Plc, PlcReader, ServicesDep
-from gaikan.service.api.schemas import AckIn, AckOut, DecisionOut, Heartbeat, RejectPage, utc
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses
+from gaikan.service.api.schemas import INT64_MAX, AckIn, AckOut, DecisionOut, Heartbeat, RejectPage, utc
 from gaikan.service.reject_stream import StreamHeartbeat
 
-router = APIRouter(prefix="/api/v1/reject", tags=["reject gate"])
+router = APIRouter(prefix="/api/v1/reject", tags=["reject gate"], responses=AUTH_ERRORS)
 
 
 def heartbeat_out(beat: StreamHeartbeat) -> Heartbeat:
@@ -30,7 +31,7 @@ def heartbeat_out(beat: StreamHeartbeat) -> Heartbeat:
 def decisions_after(
     services: ServicesDep,
     client: PlcReader,
-    after: Annotated[int | None, Query(ge=0, description="Return decisions with seq > after; default: this client's acknowledged seq")] = None,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX, description="Return decisions with seq > after; default: this client's acknowledged seq")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RejectPage:
     stream = services.reject
@@ -39,7 +40,7 @@ def decisions_after(
     return RejectPage(items=[DecisionOut.of(item) for item in items], last_seq=beat.last_seq, heartbeat=beat)
 
 
-@router.post("/ack", response_model=AckOut, summary="Acknowledge every decision up to a seq")
+@router.post("/ack", response_model=AckOut, summary="Acknowledge every decision up to a seq", responses=error_responses(400))
 def acknowledge(body: AckIn, services: ServicesDep, client: Plc) -> AckOut:
     return AckOut(client=client.name, acked_seq=services.reject.acknowledge(client.name, body.seq))
 

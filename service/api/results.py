@@ -1,22 +1,24 @@
-"""Stored decisions: pages, one result, its images."""
+"""Decisions: paged list, one result, its images, CSV export."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path as PathParam, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
-from gaikan.service.api.deps import Reader, ServicesDep
-from gaikan.service.api.schemas import DecisionOut, ResultsPage
+from gaikan.service.api.deps import BrowserReader, Reader, ServicesDep
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses
+from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, ResultsPage
 from gaikan.service.decision import Outcome
 from gaikan.service.records import csv_header, csv_row
 
-router = APIRouter(prefix="/api/v1/results", tags=["results"])
+router = APIRouter(prefix="/api/v1/results", tags=["results"], responses=AUTH_ERRORS)
+
+Seq = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="The decision's seq")]
 
 
 @router.get("", response_model=ResultsPage, summary="Decisions, newest first")
@@ -25,19 +27,24 @@ def list_results(
     _: Reader,
     decision: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    before_seq: Annotated[int | None, Query(ge=1, description="Only decisions older than this seq (paging)")] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Only decisions older than this seq (paging)")] = None,
 ) -> ResultsPage:
     items = services.results.page(limit=limit, before_seq=before_seq, decision=decision)
     next_before = items[-1].seq if len(items) == limit else None
     return ResultsPage(items=[DecisionOut.of(item) for item in items], next_before_seq=next_before)
 
 
-@router.get("/export.csv", summary="Decisions in a time range as CSV (oldest first)", response_class=StreamingResponse)
+@router.get(
+    "/export.csv",
+    summary="Decisions in a time range as CSV (oldest first)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, one decision a row"}, **error_responses(422)},
+)
 def export_csv(
     services: ServicesDep,
-    _: Reader,
-    since: Annotated[datetime | None, Query(description="Decided at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="Decided before (ISO 8601)")] = None,
+    _: BrowserReader,
+    since: Annotated[IsoDateTime | None, Query(description="Decided at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Decided before (ISO 8601 with zone)")] = None,
     decision: Annotated[Outcome | None, Query()] = None,
 ) -> StreamingResponse:
     pages = services.results.export(
@@ -60,16 +67,20 @@ def export_csv(
     )
 
 
-@router.get("/{seq}", response_model=DecisionOut, summary="One decision")
-def get_result(seq: int, services: ServicesDep, _: Reader) -> DecisionOut:
+_NOT_FOUND = error_responses(404)
+_PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}, "description": "PNG"}, **_NOT_FOUND}
+
+
+@router.get("/{seq}", response_model=DecisionOut, summary="One decision", responses=_NOT_FOUND)
+def get_result(seq: Seq, services: ServicesDep, _: Reader) -> DecisionOut:
     return DecisionOut.of(services.results.get(seq))
 
 
-@router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse)
-def get_image(seq: int, services: ServicesDep, _: Reader) -> FileResponse:
+@router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse, responses=_PNG)
+def get_image(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse:
     return FileResponse(services.results.picture(seq, "image"), media_type="image/png")
 
 
-@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse)
-def get_heatmap(seq: int, services: ServicesDep, _: Reader) -> FileResponse:
+@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse, responses=_PNG)
+def get_heatmap(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse:
     return FileResponse(services.results.picture(seq, "heatmap"), media_type="image/png")

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from gaikan.models.thresholds import Thresholds
 from gaikan.service.decision import Outcome
 from gaikan.service.record_fields import utc as utc  # re-exported: routes format times with it
 from gaikan.service.records import StoredDecision, api_fields, api_values
+
+
+INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the store; larger ones are refused (422)
+
+
+_ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    if isinstance(value, str) and not _ISO_8601.match(value):
+        raise ValueError("expected an ISO 8601 date-time with a zone, e.g. 2026-01-31T06:00:00Z")
+    return value
+
+
+# A date-time is written as one (with its zone): `0.5` or `1764000000` are not dates.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 
 class _DecisionOutBase(BaseModel):
@@ -112,7 +129,19 @@ StatusOut.model_rebuild()
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seq: int = Field(ge=0, description="Every decision up to and including this seq has been handled")
+    seq: int = Field(ge=0, le=INT64_MAX, strict=True, description="Every decision up to and including this seq has been handled")
+
+
+class ThresholdsIn(BaseModel):
+    """New thresholds for the active model. Numbers only (no strings, no booleans), finite."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    reject: float = Field(description="Scores at or above this are rejected")
+    review: float | None = Field(default=None, description="Optional lower bound of the review band; below `reject`")
+    force: bool = Field(
+        default=False,
+        description="Accept thresholds outside the model's plausible score range (recorded in the audit trail)",
+    )
 
 
 class AckOut(BaseModel):

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from gaikan.service.api.deps import allow, get_authenticator
+from gaikan.service.api.errors import AUTH_ERRORS
 from gaikan.service.auth import Authenticator, Principal
 from gaikan.service.settings import Role
 
-router = APIRouter(prefix="/api/v1", tags=["session"])
+router = APIRouter(prefix="/api/v1", tags=["session"], responses=AUTH_ERRORS)
 
 
 class WhoAmIOut(BaseModel):

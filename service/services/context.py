@@ -48,6 +48,7 @@ class ApiContext:
             audit=stores.audit,
             models_dir=Path(settings.data_dir) / "models",
             runtime=RuntimeOptions(providers=["CPUExecutionProvider"], intra_op_threads=1),
+            limits=settings.package_limits,
         )
         line = LineClient(
             settings,

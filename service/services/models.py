@@ -3,6 +3,8 @@ roll back in the line process."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.concurrency import run_in_threadpool
 
 from gaikan.service.api.schemas import ModelVersionOut, utc
@@ -26,8 +28,9 @@ class ModelsService:
             raise UnknownVersion(f"no model version {version!r}")
         return self._out(row, self._latest_activations())
 
-    async def upload(self, data: bytes, *, actor: str) -> ModelVersionOut:
-        row = await run_in_threadpool(self._context.uploads.upload, data, actor=actor)
+    async def upload(self, package: Path, *, actor: str) -> ModelVersionOut:
+        """Validate the package file completely, then store it (the running model is untouched)."""
+        row = await run_in_threadpool(self._context.uploads.upload, package, actor=actor, source="upload")
         return self._out(row, self._latest_activations())
 
     def activate(self, version: str, *, actor: str) -> ModelVersionOut:

@@ -26,6 +26,8 @@ class ThresholdsService:
             manifest=active.manifest_thresholds,
         )
 
-    def set(self, thresholds: Thresholds, *, actor: str) -> ThresholdsOut:
-        self._line.execute(SetThresholds(thresholds, actor))
+    def set(self, thresholds: Thresholds, *, actor: str, force: bool = False) -> ThresholdsOut:
+        """New thresholds for the active model, from the next frame; implausible ones are refused
+        unless `force` (audited as forced)."""
+        self._line.execute(SetThresholds(thresholds, actor, force))
         return self.current()

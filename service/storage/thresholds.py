@@ -21,8 +21,8 @@ class ThresholdStore:
             row = connection.execute(query).first()
         return Thresholds(reject=row.reject, review=row.review) if row else None
 
-    def set(self, model_version: str, thresholds: Thresholds, *, actor: str, old: Thresholds) -> None:
-        """Store the override and its audit entry in one transaction."""
+    def set(self, model_version: str, thresholds: Thresholds, *, actor: str, old: Thresholds, forced: bool = False) -> None:
+        """Store the override and its audit entry (`forced` when set past the sanity rule) in one transaction."""
         with self._engine.begin() as connection:
             connection.execute(delete(threshold_overrides).where(threshold_overrides.c.model_version == model_version))
             connection.execute(
@@ -40,5 +40,5 @@ class ThresholdStore:
                 action="thresholds.update",
                 target=model_version,
                 old=old.model_dump(),
-                new=thresholds.model_dump(),
+                new={**thresholds.model_dump(), "forced": True} if forced else thresholds.model_dump(),
             )

@@ -48,6 +48,7 @@ export const STRINGS = {
     'reason.no_model': 'No active model',
     'reason.camera_fault': 'Camera fault',
     'reason.error': 'Inspection error',
+    'reason.storage': 'Not stored in time',
 
     'verdict.label': 'Latest part',
     'verdict.part': 'Part #{seq}',
@@ -115,6 +116,8 @@ export const STRINGS = {
     'alarm.failSafe.plc_backlog': 'a PLC is too far behind',
     'alarm.plcSilent': 'PLC {client} SILENT for {seconds} s ({pending} result(s) waiting): rejects may not reach the gate',
     'alarm.plcBacklog': 'PLC {client} is {pending} results behind (over the buffer limit): its heartbeat says fail-safe',
+    'alarm.failSafe.storage': 'decisions cannot be stored',
+    'alarm.failSafe.timeouts': 'many parts miss their deadline',
     'alarm.connection': 'NO CONNECTION to the inspection service: this screen is not up to date (last update {time})',
     'alarm.connectionNever': 'NO CONNECTION to the inspection service',
     'alarm.uninspected': '{count} part(s) rejected without inspection in the last minute: {reasons}',
