@@ -148,18 +148,41 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _fill(folder: Path) -> Path:
-    """Write a file until the disk is full."""
-    filler = folder / "filler"
-    chunk = b"\0" * (256 * 1024)
-    with filler.open("wb") as out:
+class _DiskFiller:
+    """Keeps a disk full: writes a file until the disk has no room, and goes on taking whatever
+    room appears (the image writer frees its oldest pictures for the database) until stopped."""
+
+    def __init__(self, folder: Path) -> None:
+        import threading
+
+        self.path = folder / "filler"
+        self._stop = threading.Event()
+        self._out = self.path.open("wb")
+        self._take_room()
+        self._thread = threading.Thread(target=self._keep_full, daemon=True)
+        self._thread.start()
+
+    def _take_room(self) -> None:
+        for size in (256 * 1024, 4096, 1):
+            try:
+                while True:
+                    self._out.write(b"\0" * size)
+                    self._out.flush()
+            except OSError:
+                pass
+
+    def _keep_full(self) -> None:
+        while not self._stop.wait(0.02):
+            self._take_room()
+
+    def release(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
         try:
-            while True:
-                out.write(chunk)
-                out.flush()
+            self._out.close()
         except OSError:
             pass
-    return filler
+        self.path.unlink()
 
 
 def _rss_mb(pid: int) -> float:
@@ -194,7 +217,7 @@ def test_a_full_disk_puts_the_line_in_fail_safe_and_it_recovers_on_its_own(
         line_pid = server.context.line.snapshot.pid  # the recorder runs in the line process
         rss_before = _rss_mb(line_pid)
 
-        filler = _fill(small_disk)
+        filler = _DiskFiller(small_disk)
         full_at = time.time()
         wait_for(lambda: "storage" in beat()["fail_safe"], timeout=10, interval=0.02)
         detected_s = time.time() - full_at
@@ -206,7 +229,7 @@ def test_a_full_disk_puts_the_line_in_fail_safe_and_it_recovers_on_its_own(
         assert backlog <= 30
         rss_growth = _rss_mb(line_pid) - rss_before
 
-        filler.unlink()
+        filler.release()
         recovered_at = time.time()
         wait_for(lambda: "storage" not in beat()["fail_safe"], timeout=20)
         wait_for(lambda: beat()["last_seq"] > frozen_seq + 30, timeout=30)
