@@ -33,8 +33,6 @@ from gaikan.models.thresholds import Outcome, Thresholds
 EVALUATION_SCHEMA_VERSION = 1
 AUPRO_FPR_LIMIT = 0.3
 
-Decision = Outcome
-
 
 # --- Scoring ----------------------------------------------------------------------------------
 
@@ -214,7 +212,7 @@ class ImageResult(_Frozen):
     path: str  # relative to the data root
     defect_type: str
     score: float
-    decision: Decision  # at the package's thresholds
+    decision: Outcome  # at the package's thresholds
     has_mask: bool
 
 

@@ -119,16 +119,17 @@ def test_the_indicator_follows_the_parts_as_they_flow(server: LiveServer, tab: P
     seen: dict[str, int] = {}
     for outcome in ("reject", "pass", "reject"):
         after = current_seq(page)
-        page.wait_for_function(
+        # Seq and text are read in the same step as the outcome: the next part may replace them
+        # before a second read on a busy machine.
+        shown = page.wait_for_function(
             "([outcome, after]) => { const v = document.querySelector('#verdict');"
-            " return v.dataset.outcome === outcome && Number(v.dataset.seq) > after; }",
+            " return v.dataset.outcome === outcome && Number(v.dataset.seq) > after"
+            " && { seq: Number(v.dataset.seq), text: document.querySelector('#verdict-text').innerText }; }",
             arg=[outcome, after],
-        )
-        seq = current_seq(page)
+        ).json_value()
+        seq = shown["seq"]
         seen[outcome] = seq
-        text = page.inner_text("#verdict-text")
-        if current_seq(page) == seq:  # still the same part: the big text says what the server decided
-            assert text == outcome.upper()
+        assert shown["text"] == outcome.upper()  # the big text says what the server decided
         with server.client(secret(OPERATOR)) as client:
             assert client.get(f"/api/v1/results/{seq}").json()["decision"] == outcome
     assert seen["reject"] > seen["pass"]

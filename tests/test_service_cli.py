@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from gaikan.camera.config import CAMERA_KINDS, camera_kinds
@@ -117,3 +118,7 @@ def test_serve_with_settings_that_do_not_validate_fails_before_serving(tmp_path:
     result = run("serve", "--config", settings)
     assert result.exit_code == ExitCode.FAILED and "port" in result.stderr
     assert "serving on" not in result.output
+
+
+def test_usage_errors_raised_by_commands_exit_like_clicks_own() -> None:
+    assert typer.BadParameter("x").exit_code == ExitCode.USAGE

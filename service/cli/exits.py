@@ -55,6 +55,3 @@ def failures(*errors: type[Exception]) -> Iterator[None]:
         raise  # already decided (typer's Exit is a RuntimeError)
     except errors as error:
         fail(str(error))
-
-
-assert typer.BadParameter.exit_code == ExitCode.USAGE  # the convention relies on click's code
