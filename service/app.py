@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gaikan.service.api import audit, camera, counts, events, models, reject, results, session, status, thresholds
+from gaikan.service.api import audit, camera, counts, events, models, recheck, reject, results, session, status, thresholds
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
 from gaikan.service.line import Line
+from gaikan.service.rechecks import Rechecks
 from gaikan.service.settings import Settings
 
 
@@ -37,7 +38,8 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
     )
     app.state.line = line
     app.state.authenticator = Authenticator(settings.api_keys)
-    for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
+    app.state.rechecks = Rechecks(line.stores.rechecks, line.stores.decisions, line.stores.versions, settings.defect_types)
+    for module in (status, counts, results, recheck, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

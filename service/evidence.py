@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,14 @@ def render_heatmap(evidence: Evidence) -> np.ndarray | None:
     )
 
 
+HeldSeqs = Callable[[Sequence[int]], set[int]]
+_HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
+
+
 class EvidenceWriter:
     """A thread that writes `<seq>.png` and `<seq>_heatmap.png`, records their paths on the
-    decision, and deletes the oldest files once `budget_bytes` is exceeded. It never blocks the
+    decision, and deletes the oldest files once `budget_bytes` is exceeded, except those `held`
+    names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
     lower CPU priority than inspection, so encoding pictures never slows decisions down."""
 
@@ -79,12 +85,14 @@ class EvidenceWriter:
         budget_bytes: int,
         max_backlog: int = 64,
         niceness: int = 10,
+        held: HeldSeqs | None = None,
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
         self._store = store
         self._metrics = metrics
         self._budget = budget_bytes
+        self._held = held
         self._niceness = niceness
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
@@ -145,9 +153,25 @@ class EvidenceWriter:
         self._enforce_budget()
 
     def _enforce_budget(self) -> None:
+        """Delete the oldest files not held until the total fits the budget (the newest part's
+        files always stay)."""
+        kept: list[tuple[int, list[Path], int]] = []
         while self._total > self._budget and len(self._files) > 1:
-            seq, paths, size = self._files.popleft()
-            for path in paths:
-                path.unlink(missing_ok=True)
-            self._total -= size
-            self._store.attach_evidence(seq, None, None)
+            batch = [self._files.popleft() for _ in range(min(_HOLD_BATCH, len(self._files) - 1))]
+            try:
+                held = self._held([seq for seq, _, _ in batch]) if self._held else set()
+            except Exception:
+                self._files.extendleft(reversed(batch))  # cannot tell what is held: delete nothing
+                raise
+            for index, (seq, paths, size) in enumerate(batch):
+                if self._total <= self._budget:
+                    self._files.extendleft(reversed(batch[index:]))
+                    break
+                if seq in held:
+                    kept.append((seq, paths, size))
+                    continue
+                for path in paths:
+                    path.unlink(missing_ok=True)
+                self._total -= size
+                self._store.attach_evidence(seq, None, None)
+        self._files.extendleft(reversed(kept))

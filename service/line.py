@@ -29,6 +29,7 @@ from gaikan.service.storage.audit import AuditLog
 from gaikan.service.storage.database import open_database
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.storage.model_versions import ModelVersionStore
+from gaikan.service.storage.rechecks import RecheckStore
 from gaikan.service.storage.thresholds import ThresholdStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Stores:
     versions: ModelVersionStore
     thresholds: ThresholdStore
     acks: AckStore
+    rechecks: RecheckStore
 
     @classmethod
     def open(cls, url: str) -> Stores:
@@ -53,6 +55,7 @@ class Stores:
             versions=ModelVersionStore(engine),
             thresholds=ThresholdStore(engine),
             acks=AckStore(engine),
+            rechecks=RecheckStore(engine),
         )
 
 
@@ -100,6 +103,7 @@ class Line:
             self.stores.decisions,
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
+            held=self.stores.rechecks.unexported,
         )
         self.recorder = Recorder(
             self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction

@@ -7,13 +7,14 @@ import enum
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 from gaikan.camera.config import CameraConfig
 from gaikan.service.pipeline import Overflow
+from gaikan.service.rechecks import DEFECT_TYPE_PATTERN
 
 
 class Role(enum.StrEnum):
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     image_budget_mb: float = Field(default=500.0, gt=0, description="Disk budget for saved part images")
     keep_pass_fraction: float = Field(default=0.02, ge=0, le=1, description="Share of passed parts whose images are kept")
     max_upload_mb: float = Field(default=200.0, gt=0)
+    defect_types: dict[str, list[Annotated[str, StringConstraints(pattern=DEFECT_TYPE_PATTERN)]]] = Field(
+        default_factory=dict,
+        description="Defect types an operator may pick when re-checking, per model name ('*': every model without its own list)",
+    )
 
     api_keys: list[ApiKey] = Field(default_factory=list)
 

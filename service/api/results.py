@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
 from gaikan.service.api.deps import LineDep, Reader
+from gaikan.service.api.recheck import RechecksDep, decisions_out
 from gaikan.service.api.schemas import DecisionOut, ResultsPage, utc
 from gaikan.service.decision import Outcome
 from gaikan.service.line import Line
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api/v1/results", tags=["results"])
 @router.get("", response_model=ResultsPage, summary="Decisions, newest first")
 def list_results(
     line: LineDep,
+    rechecks: RechecksDep,
     _: Reader,
     decision: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -31,7 +33,7 @@ def list_results(
 ) -> ResultsPage:
     items = line.stores.decisions.page(limit=limit, before_seq=before_seq, decision=decision)
     next_before = items[-1].seq if len(items) == limit else None
-    return ResultsPage(items=[DecisionOut.of(item) for item in items], next_before_seq=next_before)
+    return ResultsPage(items=decisions_out(rechecks, items), next_before_seq=next_before)
 
 
 CSV_COLUMNS = (
@@ -94,8 +96,8 @@ def _get(line: Line, seq: int) -> StoredDecision:
 
 
 @router.get("/{seq}", response_model=DecisionOut, summary="One decision")
-def get_result(seq: int, line: LineDep, _: Reader) -> DecisionOut:
-    return DecisionOut.of(_get(line, seq))
+def get_result(seq: int, line: LineDep, rechecks: RechecksDep, _: Reader) -> DecisionOut:
+    return decisions_out(rechecks, [_get(line, seq)])[0]
 
 
 def _png(path: str | None, what: str, seq: int) -> FileResponse:

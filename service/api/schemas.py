@@ -10,10 +10,33 @@ from pydantic import BaseModel, ConfigDict, Field
 from gaikan.models.thresholds import Thresholds
 from gaikan.service.decision import Outcome, Reason
 from gaikan.service.records import StoredDecision
+from gaikan.service.storage.rechecks import Finding, Recheck
 
 
 def utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+class RecheckOut(BaseModel):
+    """What a person found when re-checking the part."""
+
+    verdict: Finding
+    defect_type: str | None
+    note: str | None
+    checked_at: datetime
+    checked_by: str
+    exported_at: datetime | None = Field(description="When `gaikan dataset export` wrote the part out; its images are kept until then")
+
+    @classmethod
+    def of(cls, recheck: Recheck) -> RecheckOut:
+        return cls(
+            verdict=recheck.verdict,
+            defect_type=recheck.defect_type,
+            note=recheck.note,
+            checked_at=utc(recheck.checked_at),
+            checked_by=recheck.checked_by,
+            exported_at=utc(recheck.exported_at) if recheck.exported_at is not None else None,
+        )
 
 
 class DecisionOut(BaseModel):
@@ -35,6 +58,7 @@ class DecisionOut(BaseModel):
     source: str | None = Field(default=None, description="Where the frame came from (replay file name, …)")
     has_image: bool
     has_heatmap: bool
+    recheck: RecheckOut | None = Field(default=None, description="A person's re-check verdict, when there is one")
 
     @classmethod
     def of(cls, stored: StoredDecision) -> DecisionOut:
