@@ -394,5 +394,10 @@ def grab(
         raise _fail(f"the source ended after {len(saved)} of {count} frames")
 
 
+from gaikan.service.cli_dataset import dataset_app  # noqa: E402 - sub-app, after the commands above
+
+app.add_typer(dataset_app, name="dataset")
+
+
 def main() -> None:
     app()

@@ -170,6 +170,17 @@ class RecheckStore:
         with self._engine.connect() as connection:
             return [int(seq) for seq in connection.execute(query).scalars()]
 
+    def kept_passes(self, *, since: float | None, until: float | None, model: str | None) -> list[int]:
+        """Passed decisions in the period that nobody re-checked and whose image is kept, oldest first."""
+        query = (
+            select(decisions.c.seq)
+            .select_from(decisions.outerjoin(rechecks, rechecks.c.seq == decisions.c.seq))
+            .where(decisions.c.decision == Outcome.PASS.value, decisions.c.image_path.is_not(None), rechecks.c.seq.is_(None))
+        )
+        query = _period(query, since, until, model).order_by(decisions.c.seq)
+        with self._engine.connect() as connection:
+            return [int(seq) for seq in connection.execute(query).scalars()]
+
     def unexported(self, seqs: Sequence[int]) -> set[int]:
         """The decisions among `seqs` with a verdict not yet exported: image retention keeps them."""
         held: set[int] = set()
