@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from gaikan.camera.config import ReplayConfig
+from gaikan.service.cli import app
 from gaikan.service.settings import ApiKey, Role, Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer
@@ -456,7 +458,7 @@ def next_in_queue(page: Any, previous: int) -> int:
     return queued_seq(page)
 
 
-def test_parts_are_rechecked_through_the_queue(server: LiveServer, browser: Any, screenshots: Path) -> None:
+def test_parts_are_rechecked_through_the_queue(server: LiveServer, browser: Any, screenshots: Path, tmp_path: Path) -> None:
     tablet = Page(browser, 1024, 768)
     try:
         page = tablet.open(server, OPERATOR, "recheck")
@@ -498,12 +500,18 @@ def test_parts_are_rechecked_through_the_queue(server: LiveServer, browser: Any,
         page.wait_for_function("() => document.querySelector('#rc-image').naturalWidth > 0")
         page.screenshot(path=str(screenshots / "dashboard-recheck.png"))
 
-        # The part's detail shows who re-checked it.
-        page.keyboard.press("l")
-        page.evaluate(f"window.gaikan.client.get('/api/v1/results/{second}')")
         assert page.evaluate("[...window.gaikan.texts.missing]") == []
     finally:
         tablet.close()
+
+    # The export reflects the verdicts given in the browser.
+    out = tmp_path / "export"
+    result = CliRunner().invoke(app, ["dataset", "export", "--data-dir", str(server.settings.data_dir), "--out", str(out), "--passes", "0"])
+    assert result.exit_code == 0, result.output
+    assert (out / "test" / "good" / f"{first}.png").is_file()
+    assert (out / "test" / "crack" / f"{second}.png").is_file()
+    assert (out / "test" / "unspecified" / f"{third}.png").is_file()
+    assert not list(out.rglob(f"{fourth}.png")), "a skipped part is still pending, not exported"
 
 
 def test_the_dashboard_speaks_japanese_and_english(server: LiveServer, browser: Any, screenshots: Path) -> None:
