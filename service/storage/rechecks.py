@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, literal, select, update
 
 from gaikan.service.decision import Outcome
 from gaikan.service.storage.audit import record_audit
@@ -71,14 +71,47 @@ def _chunks(seqs: Iterable[int]) -> Iterable[list[int]]:
         yield items[start : start + _CHUNK]
 
 
-def _period(query, since: float | None, until: float | None, model: str | None):  # noqa: ANN001, ANN202 - a Select
-    if since is not None:
-        query = query.where(decisions.c.decided_at >= since)
-    if until is not None:
-        query = query.where(decisions.c.decided_at < until)
-    if model is not None:
-        query = query.where(decisions.c.model_version == model)
-    return query
+# Decisions are stored in the order they are decided, give or take the recorder's batching and a
+# deadline reject; a period's first seq is looked up this much before its start, to be safe.
+_ORDER_SLACK_S = 60.0
+_FLAGGED = [Outcome.REVIEW.value, Outcome.REJECT.value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """A time period of decisions, narrowed to a seq range (the primary key) so that queries over
+    a recent period read only its rows."""
+
+    since: float | None
+    until: float | None
+    model: str | None
+    first_seq: int
+
+    @classmethod
+    def of(cls, connection: Connection, since: float | None, until: float | None, model: str | None) -> _Period:
+        first = 0
+        if since is not None:
+            # The earliest decision by time (the decided_at index), not min(seq), which SQLite
+            # answers by walking the table from its first row.
+            query = (
+                select(decisions.c.seq)
+                .where(decisions.c.decided_at >= since - _ORDER_SLACK_S)
+                .order_by(decisions.c.decided_at)
+                .limit(1)
+            )
+            found = connection.execute(query).scalar()
+            first = int(found) if found is not None else connection.execute(select(func.max(decisions.c.seq))).scalar() or 0
+        return cls(since, until, model, first)
+
+    def where(self, query, seq_column=decisions.c.seq):  # noqa: ANN001, ANN201 - a Select in, a Select out
+        query = query.where(seq_column >= self.first_seq)
+        if self.since is not None:
+            query = query.where(decisions.c.decided_at >= self.since)
+        if self.until is not None:
+            query = query.where(decisions.c.decided_at < self.until)
+        if self.model is not None:
+            query = query.where(decisions.c.model_version == self.model)
+        return query
 
 
 class RecheckStore:
@@ -124,61 +157,66 @@ class RecheckStore:
             )
         return old, new
 
+    def _pending(self, columns, period: _Period):  # noqa: ANN001, ANN202 - Select
+        unchecked = ~select(rechecks.c.seq).where(rechecks.c.seq == decisions.c.seq).exists()
+        return period.where(select(*columns).where(decisions.c.decision.in_(_FLAGGED), unchecked))
+
     def pending_seqs(self, *, since: float | None, limit: int, after_seq: int = 0) -> list[int]:
         """Flagged decisions (review or reject) no one has re-checked yet, oldest first."""
-        query = (
-            select(decisions.c.seq)
-            .select_from(decisions.outerjoin(rechecks, rechecks.c.seq == decisions.c.seq))
-            .where(decisions.c.decision != Outcome.PASS.value, rechecks.c.seq.is_(None), decisions.c.seq > after_seq)
-        )
-        query = _period(query, since, None, None).order_by(decisions.c.seq).limit(limit)
         with self._engine.connect() as connection:
+            query = self._pending([decisions.c.seq], _Period.of(connection, since, None, None))
+            query = query.where(decisions.c.seq > after_seq).order_by(decisions.c.seq).limit(limit)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def pending_count(self, *, since: float | None) -> int:
-        query = (
-            select(func.count())
-            .select_from(decisions.outerjoin(rechecks, rechecks.c.seq == decisions.c.seq))
-            .where(decisions.c.decision != Outcome.PASS.value, rechecks.c.seq.is_(None))
-        )
         with self._engine.connect() as connection:
-            return int(connection.execute(_period(query, since, None, None)).scalar() or 0)
+            query = self._pending([func.count()], _Period.of(connection, since, None, None))
+            return int(connection.execute(query).scalar() or 0)
 
     def summary_rows(self, *, since: float | None, until: float | None, model: str | None) -> list[SummaryRow]:
-        """Counts of decisions in the period by outcome, model version, verdict and defect type."""
-        keys = (decisions.c.decision, decisions.c.model_version, rechecks.c.verdict, rechecks.c.defect_type)
-        query = select(*keys, func.count()).select_from(
-            decisions.outerjoin(rechecks, rechecks.c.seq == decisions.c.seq)
-        )
-        query = _period(query, since, until, model).group_by(*keys)
+        """Counts of decisions in the period by outcome, model version, finding and defect type
+        (finding None: not re-checked). Two queries: all decisions by outcome and model version,
+        then the re-checked ones from the (much smaller) re-check table."""
+        # An expression, not the column: otherwise SQLite groups by walking the (decision, seq)
+        # index over every decision ever stored instead of reading the period's rows.
+        outcome = (decisions.c.decision + literal("")).label("outcome")
         with self._engine.connect() as connection:
-            return [
-                SummaryRow(
-                    outcome=Outcome(outcome),
-                    model_version=version,
-                    finding=Finding(verdict) if verdict else None,
-                    defect_type=defect_type,
-                    count=int(count),
-                )
-                for outcome, version, verdict, defect_type, count in connection.execute(query)
-            ]
+            period = _Period.of(connection, since, until, model)
+            totals = connection.execute(
+                period.where(select(outcome, decisions.c.model_version, func.count())).group_by(outcome, decisions.c.model_version)
+            ).all()
+            keys = (decisions.c.decision, decisions.c.model_version, rechecks.c.verdict, rechecks.c.defect_type)
+            checked = connection.execute(
+                period.where(
+                    select(*keys, func.count()).select_from(rechecks.join(decisions, rechecks.c.seq == decisions.c.seq)),
+                    rechecks.c.seq,
+                ).group_by(*keys)
+            ).all()
+        rows = [
+            SummaryRow(Outcome(decision), version, Finding(verdict), defect_type, int(count))
+            for decision, version, verdict, defect_type, count in checked
+        ]
+        unchecked: dict[tuple[str, str | None], int] = {(o, v): int(n) for o, v, n in totals}
+        for row in rows:
+            unchecked[(row.outcome.value, row.model_version)] -= row.count
+        rows += [SummaryRow(Outcome(o), v, None, None, n) for (o, v), n in unchecked.items() if n > 0]
+        return rows
 
     def rechecked_seqs(self, *, since: float | None, until: float | None, model: str | None) -> list[int]:
         """Every re-checked decision decided in the period, oldest first."""
         query = select(rechecks.c.seq).select_from(rechecks.join(decisions, rechecks.c.seq == decisions.c.seq))
-        query = _period(query, since, until, model).order_by(rechecks.c.seq)
         with self._engine.connect() as connection:
+            query = _Period.of(connection, since, until, model).where(query, rechecks.c.seq).order_by(rechecks.c.seq)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def kept_passes(self, *, since: float | None, until: float | None, model: str | None) -> list[int]:
         """Passed decisions in the period that nobody re-checked and whose image is kept, oldest first."""
-        query = (
-            select(decisions.c.seq)
-            .select_from(decisions.outerjoin(rechecks, rechecks.c.seq == decisions.c.seq))
-            .where(decisions.c.decision == Outcome.PASS.value, decisions.c.image_path.is_not(None), rechecks.c.seq.is_(None))
+        unchecked = ~select(rechecks.c.seq).where(rechecks.c.seq == decisions.c.seq).exists()
+        query = select(decisions.c.seq).where(
+            decisions.c.decision == Outcome.PASS.value, decisions.c.image_path.is_not(None), unchecked
         )
-        query = _period(query, since, until, model).order_by(decisions.c.seq)
         with self._engine.connect() as connection:
+            query = _Period.of(connection, since, until, model).where(query).order_by(decisions.c.seq)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def unexported(self, seqs: Sequence[int]) -> set[int]:

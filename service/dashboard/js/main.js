@@ -21,7 +21,8 @@ import { ThresholdEditor } from './thresholds.js';
 import { VerdictView } from './verdict.js';
 
 const AUDIT_EVERY_MS = 15000;
-const SUMMARY_EVERY_MS = 10000;
+const SUMMARY_EVERY_MS = 30000; // the summary counts a whole shift: not too often
+const SUMMARY_AFTER_VERDICT_MS = 1500; // several quick verdicts, one summary query
 const HOUR_MS = 3600 * 1000;
 
 /** A key given as ?api_key= (a bookmark on a line-side screen) is kept, then removed from the address. */
@@ -84,7 +85,11 @@ const recheckVisible = () => tabs.current === 'recheck';
 function refreshRecheck() {
   return Promise.all([recheckQueue.reload(), recheckSummary.refresh()]).catch((error) => console.warn('re-check view', error));
 }
-recheckQueue.addEventListener('judged', () => recheckSummary.refresh().catch(() => {}));
+let summaryTimer = null;
+recheckQueue.addEventListener('judged', () => {
+  clearTimeout(summaryTimer);
+  summaryTimer = setTimeout(() => recheckSummary.refresh().catch(() => {}), SUMMARY_AFTER_VERDICT_MS);
+});
 byId('rc-period').addEventListener('change', refreshRecheck);
 
 function refreshEngineer() {
