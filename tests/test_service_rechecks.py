@@ -85,3 +85,16 @@ def test_defect_type_lists_per_model_name() -> None:
     assert defect_types_for("cookie", configured) == ["crack", "burnt"]
     assert defect_types_for("other", configured) == ["scratch"]
     assert defect_types_for(None, {}) == []
+
+
+def test_simultaneous_first_verdicts_keep_one_and_audit_both(database_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores, rechecks = _line(database_url)
+    findings = [Finding.GOOD, Finding.DEFECTIVE] * 4
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda f: rechecks.record(6, finding=f, defect_type=None, note=None, actor="olga"), findings))
+    assert stores.rechecks.get(6).verdict in (Finding.GOOD, Finding.DEFECTIVE)
+    entries = stores.audit.entries(action="recheck.set")
+    assert len(entries) == len(findings)
+    assert sum(entry.old is None for entry in entries) == 1, "exactly one of them was the first"

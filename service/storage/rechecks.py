@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, and_, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gaikan.service.decision import Outcome
 from gaikan.service.storage.audit import record_audit
@@ -139,6 +140,14 @@ class RecheckStore:
         """Record (or replace) the verdict on decision `seq` and audit it in the same transaction.
         A changed verdict must be exported again, so its pictures are kept again."""
         new = Recheck(seq=seq, verdict=verdict, defect_type=defect_type, note=note, checked_at=time.time(), checked_by=actor)
+        try:
+            old = self._put(new, actor)
+        except IntegrityError:  # two first verdicts at once: the other one is stored now, replace it
+            old = self._put(new, actor)
+        return old, new
+
+    def _put(self, new: Recheck, actor: str) -> Recheck | None:
+        seq = new.seq
         values = {k: v for k, v in asdict(new).items() if k != "seq"}
         with self._engine.begin() as connection:
             row = connection.execute(select(rechecks).where(rechecks.c.seq == seq).with_for_update()).first()
@@ -155,7 +164,7 @@ class RecheckStore:
                 old=old.audit_value() if old else None,
                 new=new.audit_value(),
             )
-        return old, new
+        return old
 
     def _pending(self, columns, period: _Period):  # noqa: ANN001, ANN202 - Select
         unchecked = ~select(rechecks.c.seq).where(rechecks.c.seq == decisions.c.seq).exists()
