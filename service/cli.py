@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gaikan.service.cli_dataset import dataset_app
+
 if TYPE_CHECKING:
     from gaikan.models.evaluate import ScoredDataset
     from gaikan.models.package import ModelPackage
@@ -16,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
     help="Gaikan: real-time visual inspection with good-only anomaly models.",
 )
+app.add_typer(dataset_app, name="dataset")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML settings file (also GAIKAN_CONFIG)", exists=True, dir_okay=False)
@@ -392,11 +395,6 @@ def grab(
     typer.echo(f"saved {len(saved)} frame(s) to {out}")
     if len(saved) < count:
         raise _fail(f"the source ended after {len(saved)} of {count} frames")
-
-
-from gaikan.service.cli_dataset import dataset_app  # noqa: E402 - sub-app, after the commands above
-
-app.add_typer(dataset_app, name="dataset")
 
 
 def main() -> None:
