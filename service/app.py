@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from gaikan.service.api import audit, camera, counts, errors, events, models, reject, results, session, status, thresholds
+from gaikan.service.api import audit, camera, counts, errors, events, models, recheck, reject, results, session, status, thresholds
 from gaikan.service.api.docs import add_docs
 from gaikan.service.auth import Authenticator
 from gaikan.service.dashboard_files import DashboardFiles
@@ -61,7 +61,7 @@ def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI
     app.state.services = services
     app.state.authenticator = authenticator
     errors.install(app)
-    for module in (status, counts, results, reject, thresholds, models, audit, events, session, camera):
+    for module in (status, counts, results, recheck, reject, thresholds, models, audit, events, session, camera):
         app.include_router(module.router)
     add_docs(app)
 

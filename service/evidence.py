@@ -7,6 +7,7 @@ import queue
 import shutil
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +78,14 @@ def render_heatmap(evidence: Evidence) -> np.ndarray | None:
     )
 
 
+HeldSeqs = Callable[[Sequence[int]], set[int]]
+_HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
+
+
 class EvidenceWriter:
     """A thread that writes `<seq>.png` and `<seq>_heatmap.png`, records their paths on the
-    decision, and deletes the oldest files once `budget_bytes` is exceeded. It never blocks the
+    decision, and deletes the oldest files once `budget_bytes` is exceeded, except those `held`
+    names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
     lower CPU priority than inspection, so encoding pictures never slows decisions down. It keeps
     the `reserve` free on its disk for the database: below it, the oldest pictures go first, and
@@ -95,6 +101,7 @@ class EvidenceWriter:
         max_backlog: int = 64,
         niceness: int = 10,
         reserve: DiskReserve = DiskReserve(),
+        held: HeldSeqs | None = None,
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -103,6 +110,7 @@ class EvidenceWriter:
         self._budget = budget_bytes
         self._reserve = reserve
         self._short_of_space = False
+        self._held = held
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
@@ -147,25 +155,27 @@ class EvidenceWriter:
             except Exception:  # a full disk must not stop the line
                 log.exception("could not save images for decision %s", seq)
 
+    def _room_for(self, needed: int) -> bool:
+        usage = shutil.disk_usage(self._folder)
+        return usage.free - needed >= self._reserve.bytes_on(usage.total)
+
     def _make_room(self, needed: int) -> bool:
-        """Delete the oldest pictures until `needed` bytes fit above the reserve; False if they cannot."""
-        while True:
+        """Delete the oldest pictures (not held) until `needed` bytes fit above the reserve; False if
+        they cannot."""
+        if self._delete_oldest(lambda: self._room_for(needed), keep_newest=False):
+            if self._short_of_space:
+                log.info("disk has room for pictures again (%d MiB free)", shutil.disk_usage(self._folder).free // (1024 * 1024))
+            self._short_of_space = False
+            return True
+        if not self._short_of_space:
             usage = shutil.disk_usage(self._folder)
-            if usage.free - needed >= self._reserve.bytes_on(usage.total):
-                if self._short_of_space:
-                    log.info("disk has room for pictures again (%d MiB free)", usage.free // (1024 * 1024))
-                self._short_of_space = False
-                return True
-            if not self._files:
-                if not self._short_of_space:
-                    log.warning(
-                        "not saving pictures: %d MiB free is within the %d MiB reserve kept for the database",
-                        usage.free // (1024 * 1024),
-                        self._reserve.bytes_on(usage.total) // (1024 * 1024),
-                    )
-                self._short_of_space = True
-                return False
-            self._drop_oldest()
+            log.warning(
+                "not saving pictures: %d MiB free is within the %d MiB reserve kept for the database",
+                usage.free // (1024 * 1024),
+                self._reserve.bytes_on(usage.total) // (1024 * 1024),
+            )
+        self._short_of_space = True
+        return False
 
     def _save(self, seq: int, evidence: Evidence) -> None:
         # At most the raw pixels twice (image and heatmap); PNG is usually smaller.
@@ -187,12 +197,36 @@ class EvidenceWriter:
         self._enforce_budget()
 
     def _enforce_budget(self) -> None:
-        while self._total > self._budget and len(self._files) > 1:
-            self._drop_oldest()
+        """Delete the oldest files not held until the total fits the budget (the newest part's
+        files always stay)."""
+        self._delete_oldest(lambda: self._total <= self._budget, keep_newest=True)
 
-    def _drop_oldest(self) -> None:
-        seq, paths, size = self._files.popleft()
-        for path in paths:
-            path.unlink(missing_ok=True)
-        self._total -= size
-        self._store.attach_evidence(seq, None, None)
+    def _delete_oldest(self, enough: Callable[[], bool], *, keep_newest: bool) -> bool:
+        """Delete the oldest pictures, except those `held` names (re-checked parts not exported
+        yet), until `enough()`; False when nothing more may go."""
+        kept: list[tuple[int, list[Path], int]] = []
+        try:
+            while not enough():
+                spare = len(self._files) - (1 if keep_newest else 0)
+                if spare <= 0:
+                    return False
+                batch = [self._files.popleft() for _ in range(min(_HOLD_BATCH, spare))]
+                try:
+                    held = self._held([seq for seq, _, _ in batch]) if self._held else set()
+                except Exception:
+                    self._files.extendleft(reversed(batch))  # cannot tell what is held: delete nothing
+                    raise
+                for index, (seq, paths, size) in enumerate(batch):
+                    if enough():
+                        self._files.extendleft(reversed(batch[index:]))
+                        break
+                    if seq in held:
+                        kept.append((seq, paths, size))
+                        continue
+                    for path in paths:
+                        path.unlink(missing_ok=True)
+                    self._total -= size
+                    self._store.attach_evidence(seq, None, None)
+            return True
+        finally:
+            self._files.extendleft(reversed(kept))

@@ -31,6 +31,7 @@ from gaikan.service.storage.database import open_database
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.storage.migrate import MigrateMode
 from gaikan.service.storage.model_versions import ModelVersionStore
+from gaikan.service.storage.rechecks import RecheckStore
 from gaikan.service.storage.thresholds import ThresholdStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Stores:
     versions: ModelVersionStore
     thresholds: ThresholdStore
     acks: AckStore
+    rechecks: RecheckStore
 
     @classmethod
     def open(cls, url: str, migrate: MigrateMode = "auto") -> Stores:
@@ -55,6 +57,7 @@ class Stores:
             versions=ModelVersionStore(engine),
             thresholds=ThresholdStore(engine),
             acks=AckStore(engine),
+            rechecks=RecheckStore(engine),
         )
 
 
@@ -88,6 +91,7 @@ class Line:
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
             reserve=DiskReserve(min_free_mb=settings.min_free_disk_mb, min_free_percent=settings.min_free_disk_percent),
+            held=self.stores.rechecks.unexported,
         )
         self.recorder = Recorder(
             self.stores.decisions,

@@ -7,15 +7,16 @@ import enum
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 from gaikan.camera.config import CameraConfig
 from gaikan.models.package import ZipLimits
 from gaikan.service.pipeline import Overflow
 from gaikan.service.storage.migrate import MigrateMode
+from gaikan.service.rechecks import DEFECT_TYPE_PATTERN
 
 
 class Role(enum.StrEnum):
@@ -146,6 +147,10 @@ class Settings(BaseSettings):
         default=2048.0, gt=0, description="Largest a package may inflate to (model.onnx and manifest together, MiB)"
     )
     max_package_members: int = Field(default=16, ge=2, description="Most files a package zip may hold")
+    defect_types: dict[str, list[Annotated[str, StringConstraints(pattern=DEFECT_TYPE_PATTERN)]]] = Field(
+        default_factory=dict,
+        description="Defect types an operator may pick when re-checking, per model name ('*': every model without its own list)",
+    )
 
     api_keys: list[ApiKey] = Field(default_factory=list)
     plc: PlcSettings = Field(default_factory=PlcSettings)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from gaikan.camera.config import ReplayConfig
+from gaikan.service.cli import app
 from gaikan.service.settings import ApiKey, Role, Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer
@@ -66,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path) 
         initial_model=template_model_file,
         keep_pass_fraction=1.0,
         api_keys=[OPERATOR, ENGINEER],
+        defect_types={"*": ["scratch", "crack"]},
     )
     with LiveServer(settings) as live:
         yield live
@@ -461,3 +464,119 @@ def test_a_silent_plc_raises_the_alarm(tmp_path: Path, browser: Any) -> None:
             page.wait_for_function("document.querySelector('#alarm').innerText.includes('PLC line-plc SILENT')")
         finally:
             tab.close()
+
+
+def queued_seq(page: Any) -> int:
+    return int(page.get_attribute("#rc-part", "data-seq") or 0)
+
+
+def next_in_queue(page: Any, previous: int) -> int:
+    page.wait_for_function(f"() => Number(document.querySelector('#rc-part').dataset.seq) > {previous}")
+    return queued_seq(page)
+
+
+def test_parts_are_rechecked_through_the_queue(server: LiveServer, browser: Any, screenshots: Path, tmp_path: Path) -> None:
+    tablet = Page(browser, 1024, 768)
+    try:
+        page = tablet.open(server, OPERATOR, "recheck")
+        page.wait_for_selector("#rc-part:not([hidden]) #rc-image:not([hidden])")
+        page.wait_for_function("() => document.querySelector('#rc-image').naturalWidth > 0")
+        page.wait_for_selector("#rc-types button[data-type=crack]")
+        assert page.is_visible("#rc-heatmap"), "image and heatmap side by side"
+        assert "waiting" in page.inner_text("#rc-pending")
+        first = queued_seq(page)
+
+        page.keyboard.press("g")  # one key per verdict
+        second = next_in_queue(page, first)
+        page.keyboard.press("2")  # the second defect type of the model's list
+        third = next_in_queue(page, second)
+        page.keyboard.press("n")
+        page.keyboard.type("burr on the edge")
+        page.click("#rc-defective")  # a tablet taps
+        fourth = next_in_queue(page, third)
+        page.wait_for_function(f"() => document.querySelector('#rc-message').textContent.includes('#{third}')")
+        page.keyboard.press("s")  # skipped: stays pending
+        fifth = next_in_queue(page, fourth)
+
+        with server.client(secret(OPERATOR)) as client:
+            found = {seq: client.get(f"/api/v1/results/{seq}").json()["recheck"] for seq in (first, second, third, fourth)}
+        assert found[first]["verdict"] == "good" and found[first]["checked_by"] == "olga"
+        assert (found[second]["verdict"], found[second]["defect_type"]) == ("defective", "crack")
+        assert (found[third]["verdict"], found[third]["defect_type"], found[third]["note"]) == ("defective", None, "burr on the edge")
+        assert found[fourth] is None and fifth > fourth
+
+        # The summary beside the queue follows the verdicts and says what escapes mean.
+        page.wait_for_function(
+            "() => Number(document.querySelector('#sum-total [data-field=confirmed_defective] td').textContent) >= 2"
+        )
+        assert int(page.inner_text("#sum-total [data-field=overkill] td")) >= 1
+        assert page.inner_text("#sum-types [data-type=crack] th") == "crack"
+        assert "cannot be known from the line alone" in page.inner_text(".sum-note")
+        assert "/api/v1/recheck/summary.csv" in page.get_attribute("#sum-csv", "href")
+        page.set_viewport_size({"width": 1366, "height": 768})  # the queue beside the summary
+        page.wait_for_function("() => document.querySelector('#rc-image').naturalWidth > 0")
+        page.screenshot(path=str(screenshots / "dashboard-recheck.png"))
+
+        assert page.evaluate("[...window.gaikan.texts.missing]") == []
+    finally:
+        tablet.close()
+
+    # The export reflects the verdicts given in the browser.
+    out = tmp_path / "export"
+    result = CliRunner().invoke(app, ["dataset", "export", "--data-dir", str(server.settings.data_dir), "--out", str(out), "--passes", "0"])
+    assert result.exit_code == 0, result.output
+    assert (out / "test" / "good" / f"{first}.png").is_file()
+    assert (out / "test" / "crack" / f"{second}.png").is_file()
+    assert (out / "test" / "unspecified" / f"{third}.png").is_file()
+    assert not list(out.rglob(f"{fourth}.png")), "a skipped part is still pending, not exported"
+
+
+def test_the_dashboard_speaks_japanese_and_english(server: LiveServer, browser: Any, screenshots: Path) -> None:
+    japanese = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ja-JP", timezone_id="Asia/Tokyo")
+    tab = Page.__new__(Page)
+    tab.context, tab.errors, tab.expected = japanese, [], []
+    tab.page = japanese.new_page()
+    tab.page.set_default_timeout(WAIT_MS)
+    tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    try:
+        page = tab.open(server, OPERATOR)  # the browser prefers Japanese
+        assert page.evaluate("document.documentElement.lang") == "ja"
+        assert page.input_value("#lang-select") == "ja"
+        page.wait_for_selector("#verdict:not([data-outcome=none])")
+        assert page.inner_text("#verdict-text") in ("合格", "不合格 NG", "要確認")
+        assert page.inner_text("#tab-recheck").startswith("再検査")
+        assert page.inner_text("#counts-title") == "検査数"
+        untranslated = page.evaluate(
+            "async () => { const { STRINGS } = await import('/js/strings.js');"
+            " return Object.keys(STRINGS.en).filter((key) => !(key in STRINGS.ja)); }"
+        )
+        assert untranslated == [], "every English string has its Japanese"
+
+        page.keyboard.press("r")
+        page.wait_for_selector("#rc-part:not([hidden])")
+        assert page.inner_text("#rc-good").startswith("良品") and page.inner_text("#rc-defective").startswith("不良")
+        page.wait_for_selector("#sum-total [data-field=escapes]")
+        assert "見逃し" in page.inner_text("#sum-total [data-field=escapes] th")
+        captured = page.inner_text("#rc-facts [data-fact=captured] dd")
+        assert re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}", captured), captured  # Japanese date order
+        page.wait_for_function("() => document.querySelector('#rc-image').naturalWidth > 0")
+        page.screenshot(path=str(screenshots / "dashboard-recheck-ja.png"))
+        assert page.evaluate("[...window.gaikan.texts.missing]") == []
+
+        # The switch overrides the browser, and this browser remembers it.
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+        page.wait_for_selector("#fact-connection[data-state=live]")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.inner_text("#tab-recheck").startswith("Re-check")
+        page.reload()
+        page.wait_for_selector("#rc-part:not([hidden])")
+        assert page.evaluate("document.documentElement.lang") == "en" and page.input_value("#lang-select") == "en"
+        captured = page.inner_text("#rc-facts [data-fact=captured] dd")
+        assert re.fullmatch(r"\d{2}/\d{2}/\d{4}, \d{2}:\d{2}:\d{2}", captured), captured  # English date order
+        with page.expect_navigation():
+            page.select_option("#lang-select", "ja")
+        page.wait_for_selector("#fact-connection[data-state=live]")
+        assert page.inner_text("#tab-line") == "ライン"
+    finally:
+        tab.close()

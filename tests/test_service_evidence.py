@@ -79,3 +79,36 @@ def test_pictures_leave_the_free_disk_reserve_to_the_database(tmp_path: Path) ->
     assert list((tmp_path / "images").glob("*.png")) == []
     assert DiskReserve(1, 5).bytes_on(100 * 1024 * 1024) == 5 * 1024 * 1024
     assert DiskReserve(10, 5).bytes_on(100 * 1024 * 1024) == 10 * 1024 * 1024
+
+
+def test_rechecked_parts_keep_their_images_until_exported(tmp_path: Path) -> None:
+    from gaikan.service.storage.rechecks import Finding
+
+    stores = Stores.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = time.time()
+    records = [
+        DecisionRecord(frame_id=f"c:{i}", camera_id="c", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE, score=2.0)
+        for i in range(8)
+    ]
+    first, second = stores.decisions.append(records[:4]), stores.decisions.append(records[4:])
+    stores.rechecks.put(2, verdict=Finding.DEFECTIVE, defect_type=None, note=None, actor="olga")
+    budget = 3 * 2 * 96 * 96 * 3  # room for about three image + heatmap pairs
+    writer = EvidenceWriter(
+        tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget, held=stores.rechecks.unexported
+    )
+    writer.start()
+    for decision in first + second:
+        writer.submit(decision.seq, _evidence(decision.seq))
+    wait_for(lambda: stores.decisions.get(8).heatmap_path is not None)
+    kept = [d.seq for d in stores.decisions.page(limit=10, ascending=True) if d.image_path]
+    assert kept[0] == 2 and kept[1:] == list(range(9 - len(kept[1:]), 9)), "the re-checked part stays, the rest oldest out"
+    assert (tmp_path / "images" / "2.png").is_file()
+
+    # Once exported it is an ordinary old picture: the next save deletes it first.
+    stores.rechecks.mark_exported([stores.rechecks.get(2)])
+    stores.decisions.append(records[:1])
+    writer.submit(9, _evidence(9))
+    wait_for(lambda: stores.decisions.get(9).heatmap_path is not None)
+    writer.stop()
+    assert stores.decisions.get(2).image_path is None and not (tmp_path / "images" / "2.png").exists()
+    assert writer.used_bytes <= budget

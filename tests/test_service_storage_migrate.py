@@ -104,7 +104,7 @@ def test_refuse_mode_leaves_an_old_database_alone_until_db_upgrade(tmp_path: Pat
     assert current.exit_code == 1 and "unversioned" in current.output
     upgraded = runner.invoke(app, ["db", "upgrade", "--data-dir", str(tmp_path)])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "now at revision 0001 (current)" in upgraded.output
+    assert "now at revision 0002 (current)" in upgraded.output
     assert runner.invoke(app, ["db", "current", "--data-dir", str(tmp_path)]).exit_code == 0
 
     engine = open_database(url, "refuse")

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from gaikan.service.api.deps import BrowserReader, Reader, ServicesDep
 from gaikan.service.api.errors import AUTH_ERRORS, error_responses
+from gaikan.service.api.recheck import decisions_out
 from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, ResultsPage
 from gaikan.service.decision import Outcome
 from gaikan.service.records import csv_header, csv_row
@@ -31,7 +32,7 @@ def list_results(
 ) -> ResultsPage:
     items = services.results.page(limit=limit, before_seq=before_seq, decision=decision)
     next_before = items[-1].seq if len(items) == limit else None
-    return ResultsPage(items=[DecisionOut.of(item) for item in items], next_before_seq=next_before)
+    return ResultsPage(items=decisions_out(services.rechecks, items), next_before_seq=next_before)
 
 
 @router.get(
@@ -73,7 +74,7 @@ _PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "
 
 @router.get("/{seq}", response_model=DecisionOut, summary="One decision", responses=_NOT_FOUND)
 def get_result(seq: Seq, services: ServicesDep, _: Reader) -> DecisionOut:
-    return DecisionOut.of(services.results.get(seq))
+    return decisions_out(services.rechecks, [services.results.get(seq)])[0]
 
 
 @router.get("/{seq}/image", summary="The part image (PNG)", response_class=FileResponse, responses=_PNG)

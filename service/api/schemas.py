@@ -12,6 +12,7 @@ from gaikan.models.thresholds import Thresholds
 from gaikan.service.decision import Outcome
 from gaikan.service.record_fields import utc as utc  # re-exported: routes format times with it
 from gaikan.service.records import StoredDecision, api_fields, api_values
+from gaikan.service.storage.rechecks import Finding, Recheck
 
 
 INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the store; larger ones are refused (422)
@@ -28,6 +29,28 @@ def _iso_8601(value: object) -> object:
 
 # A date-time is written as one (with its zone): `0.5` or `1764000000` are not dates.
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+
+
+class RecheckOut(BaseModel):
+    """What a person found when re-checking the part."""
+
+    verdict: Finding
+    defect_type: str | None
+    note: str | None
+    checked_at: datetime
+    checked_by: str
+    exported_at: datetime | None = Field(description="When `gaikan dataset export` wrote the part out; its images are kept until then")
+
+    @classmethod
+    def of(cls, recheck: Recheck) -> RecheckOut:
+        return cls(
+            verdict=recheck.verdict,
+            defect_type=recheck.defect_type,
+            note=recheck.note,
+            checked_at=utc(recheck.checked_at),
+            checked_by=recheck.checked_by,
+            exported_at=utc(recheck.exported_at) if recheck.exported_at is not None else None,
+        )
 
 
 class _DecisionOutBase(BaseModel):
@@ -50,6 +73,7 @@ DecisionOut = create_model(
     **api_fields(),
     has_image=(bool, Field(description="Whether the part image is kept")),
     has_heatmap=(bool, Field(description="Whether the heatmap overlay is kept")),
+    recheck=(RecheckOut | None, Field(default=None, description="A person's re-check verdict, when there is one")),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gaikan.service.rechecks import Rechecks
 from gaikan.service.reject_stream import RejectStream
 from gaikan.service.services.camera import CameraService
 from gaikan.service.services.context import ApiContext
@@ -29,6 +30,7 @@ class Services:
     camera: CameraService
     metrics: MetricsService
     reject: RejectStream  # the reject gate every PLC protocol reads (REST, OPC UA, Modbus)
+    rechecks: Rechecks  # people's re-check verdicts, the re-check queue and summary
 
     @classmethod
     def of(cls, context: ApiContext) -> Services:
@@ -42,4 +44,5 @@ class Services:
             camera=CameraService(context),
             metrics=MetricsService(context),
             reject=context.reject,
+            rechecks=Rechecks(context.stores.rechecks, context.stores.decisions, context.stores.versions, context.settings.defect_types),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Double, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Column, Double, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from gaikan.service.records import decision_columns
 
@@ -75,3 +75,19 @@ plc_acks = Table(
     Column("seq", Integer, nullable=False),
     Column("at", Double, nullable=False),
 )
+
+# A person's re-check of one decided part: at most one current verdict per decision (a change
+# replaces it; the audit trail keeps every version). `exported_at` is null until `gaikan dataset
+# export` has written the part out; until then image retention keeps its pictures.
+rechecks = Table(
+    "rechecks",
+    metadata,
+    Column("seq", Integer, ForeignKey("decisions.seq"), primary_key=True, autoincrement=False),
+    Column("verdict", String(16), nullable=False),  # "defective" or "good"
+    Column("defect_type", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("checked_at", Double, nullable=False),
+    Column("checked_by", String(100), nullable=False),
+    Column("exported_at", Double, nullable=True),
+)
+Index("ix_rechecks_exported_at", rechecks.c.exported_at)

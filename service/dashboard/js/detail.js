@@ -3,6 +3,13 @@
 import { byId, el } from './dom.js';
 import { imageUrls } from './evidence.js';
 
+/** "Defective (scratch) · olga · 2026/12/01 10:00:00": what a person found, who, when. */
+export function recheckText(texts, recheck) {
+  const type = recheck.defect_type ? ` (${texts.label('defect', recheck.defect_type)})` : '';
+  const note = recheck.note ? ` · ${recheck.note}` : '';
+  return `${texts.t(`rc.${recheck.verdict}`)}${type} · ${recheck.checked_by} · ${texts.dateTime(recheck.checked_at)}${note}`;
+}
+
 export class DetailDialog {
   constructor(client, texts, strip) {
     this.client = client;
@@ -83,6 +90,7 @@ export class DetailDialog {
       ['detail.camera', decision.camera_id, 'camera'],
       ['detail.source', decision.source || '–', 'source'],
     ];
+    if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
     byId('detail-facts').replaceChildren(
       ...facts.map(([label, value, name]) => el('div', { dataset: { fact: name } }, [el('dt', { text: texts.t(label) }), el('dd', { text: value })])),
     );

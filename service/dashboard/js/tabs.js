@@ -1,8 +1,8 @@
-// The two views as tabs (arrow keys move between them; #engineer in the address opens that view).
+// The views as tabs (arrow keys move between them; #recheck or #engineer in the address opens that view).
 
 import { byId } from './dom.js';
 
-const VIEWS = ['line', 'engineer'];
+const VIEWS = ['line', 'recheck', 'engineer'];
 
 export class Tabs extends EventTarget {
   constructor() {
