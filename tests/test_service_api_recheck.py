@@ -37,7 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path):
     )
     with LiveServer(settings) as live, live.client(key(OPERATOR)) as client:
         wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
-        live.line.recorder.wait_idle(10)
+        # every part's pictures are kept (keep_pass_fraction 1): wait until they are written
+        wait_for(lambda: all(d["has_image"] for d in client.get("/api/v1/results", params={"limit": COUNT}).json()["items"]))
         yield live
 
 

@@ -36,7 +36,6 @@ def line_data(tmp_path_factory: pytest.TempPathFactory, template_model_file: Pat
     )
     with LiveServer(settings) as live, live.client() as client:
         wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
-        live.line.recorder.wait_idle(10)
         items = client.get("/api/v1/results", params={"limit": 100}).json()["items"]
         wait_for(lambda: all(client.get(f"/api/v1/results/{i['seq']}").json()["has_image"] for i in items))
         by_source = {Path(item["source"]).stem: item for item in items}
