@@ -125,7 +125,7 @@ class Line:
         self.tally = OutcomeTally(self.stores.decisions.counts())
 
     def _on_model_swap(self, active: ActiveModel | None) -> None:
-        self.metrics.set_active_model(active.version if active else None)
+        self.metrics.set_active_model(active.version if active else None, calibrated=bool(active and active.calibrated))
         self.events.publish({"type": "model", "version": active.version if active else None})
 
     def _publish(self, decision: StoredDecision) -> None:

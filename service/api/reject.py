@@ -23,6 +23,7 @@ def heartbeat(line: Line, client: Principal) -> Heartbeat:
         acked_seq=line.stores.acks.acknowledged(client.name),
         fail_safe=line.fail_safe_reasons(),
         active_model=active.version if active else None,
+        active_model_calibrated=active.calibrated if active else None,
         camera_state=line.camera_state.value if line.camera_state else "none",
     )
 

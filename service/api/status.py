@@ -53,6 +53,7 @@ def status(line: LineDep, _: Reader) -> StatusOut:
         fail_safe=line.fail_safe_reasons(),
         camera=camera_status(line),
         active_model=active.version if active else None,
+        active_model_calibrated=active.calibrated if active else None,
         shadow_model=shadow.version if shadow else None,
         thresholds=active.thresholds if active else None,
         counts=line.tally.snapshot(),
