@@ -24,6 +24,7 @@ class Architecture:
 
 
 def _registry() -> dict[str, Architecture]:
+    from gaikan.models.train_anogan import AnoGanOptions, fit_anogan
     from gaikan.models.train_ae import AutoencoderOptions, ProjectedOptions, fit_ae, fit_ae_projected, fit_ae_ssim
     from gaikan.models.train_gan import EfficientGanOptions, fit_efficientgan
     from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
@@ -52,6 +53,15 @@ def _registry() -> dict[str, Architecture]:
             "EfficientGAN (BiGAN E/G/D); score = lam * pixel error + (1 - lam) * discriminator feature error",
             EfficientGanOptions,
             fit_efficientgan,
+        ),
+        Architecture(
+            "anogan",
+            "AnoGAN (DCGAN); score = residual + discrimination loss after a latent search unrolled in the graph",
+            AnoGanOptions,
+            fit_anogan,
+            # The search iterates sign() and ReLU masks: float32 rounding differences between two
+            # correct implementations can flip a branch and grow over the steps (as ae-projected).
+            parity_tolerance=1e-2,
         ),
     ]
     return {entry.name: entry for entry in entries}

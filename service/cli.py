@@ -242,7 +242,7 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="MVTec-AD-layout folder (train/good; test/* optional)")],
-    arch: Annotated[str, typer.Option(help="patchcore | ae | ae-ssim | ae-projected | efficientgan")],
+    arch: Annotated[str, typer.Option(help="patchcore | ae | ae-ssim | ae-projected | efficientgan | anogan")],
     out: Annotated[Path, typer.Option(help="Model package to write (.zip)")],
     image_size: Annotated[str, typer.Option(help="Model input: S (square) or HxW")] = "256",
     resize: Annotated[str, typer.Option(help="stretch | center_crop")] = "stretch",
