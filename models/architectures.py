@@ -57,6 +57,15 @@ ARCHITECTURES: tuple[ArchitectureEntry, ...] = (
         "gaikan.models.train_gan:EfficientGanOptions",
         "gaikan.models.train_gan:fit_efficientgan",
     ),
+    ArchitectureEntry(
+        "anogan",
+        "AnoGAN (DCGAN); score = residual + discrimination loss after a latent search unrolled in the graph",
+        "gaikan.models.train_anogan:AnoGanOptions",
+        "gaikan.models.train_anogan:fit_anogan",
+        # The search iterates sign() and ReLU masks: float32 rounding differences between two
+        # correct implementations can flip a branch and grow over the steps (as ae-projected).
+        parity_tolerance=1e-2,
+    ),
 )
 
 

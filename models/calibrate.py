@@ -160,7 +160,8 @@ def next_version(version: str, now: datetime | None = None) -> str:
 
 
 def calibrated_package(package: ModelPackage, calibration: Calibration, version: str) -> ModelPackage:
-    """A new package version with the calibrated thresholds and refreshed score_stats."""
+    """A new package version with the calibrated thresholds and refreshed score_stats; the manifest's
+    `calibrated` flag says whether defective images set them (good images only: still uncalibrated)."""
     if version == package.version:
         raise CalibrationError(f"the calibrated package needs a new version (not {version!r})")
     stats = calibration.score_stats or package.manifest.score_stats
@@ -169,5 +170,6 @@ def calibrated_package(package: ModelPackage, calibration: Calibration, version:
         version=version,
         created_at=datetime.now(UTC),
         thresholds=calibration.thresholds.model_dump(),
+        calibrated=calibration.defective > 0,
         score_stats=None if stats is None else stats.model_dump(),
     )

@@ -196,6 +196,7 @@ class PackageSummary(_Frozen):
     architecture: str
     reject: float
     review: float | None
+    calibrated: bool = False  # the manifest's flag: thresholds set with defective images
 
 
 class DataSummary(_Frozen):
@@ -287,9 +288,18 @@ def _pixel_metrics(scored: ScoredDataset) -> PixelMetrics | None:
     )
 
 
-def _warnings(scored: ScoredDataset, review_rate: float | None, pixel: PixelMetrics | None) -> list[str]:
+UNCALIBRATED_WARNING = (
+    "The package's thresholds are not calibrated with defective images (safe defaults from good images "
+    "only): the figures at the package threshold say what they would let through; run `gaikan calibrate` "
+    "with defective images before relying on them."
+)
+
+
+def _warnings(
+    scored: ScoredDataset, review_rate: float | None, pixel: PixelMetrics | None, *, calibrated: bool
+) -> list[str]:
     scores, labels = scored.scores, scored.is_defective
-    notes = []
+    notes = [] if calibrated else [UNCALIBRATED_WARNING]
     if not scored.images:
         notes.append("No image could be scored: there is nothing to measure.")
     elif not labels.any():
@@ -334,6 +344,7 @@ def evaluate(scored: ScoredDataset, manifest: Manifest) -> Evaluation:
             architecture=manifest.architecture,
             reject=thresholds.reject,
             review=thresholds.review,
+            calibrated=manifest.calibrated,
         ),
         data=DataSummary(
             root=str(scored.root),
@@ -364,5 +375,5 @@ def evaluate(scored: ScoredDataset, manifest: Manifest) -> Evaluation:
             for i in scored.images
         ],
         skipped=[SkippedFile(path=scored.relative(s.path), reason=s.reason) for s in scored.skipped],
-        warnings=_warnings(scored, review_rate, pixel),
+        warnings=_warnings(scored, review_rate, pixel, calibrated=manifest.calibrated),
     )

@@ -112,6 +112,11 @@ class Manifest(BaseModel):
     input: InputSpec
     outputs: OutputSpec = OutputSpec()
     thresholds: Thresholds
+    calibrated: bool = Field(
+        default=False,
+        description="True when the thresholds were set with defective images (`gaikan calibrate`); "
+        "False for the safe defaults from good images only. Manifests without the field read as False.",
+    )
     score_stats: ScoreStats | None = None
     training: TrainingInfo = TrainingInfo()
     graph_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")

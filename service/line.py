@@ -125,7 +125,7 @@ class Line:
 
     def _on_model_swap(self, active: ActiveModel | None) -> None:
         version = active.version if active else None
-        self.metrics.set_active_model(version)
+        self.metrics.set_active_model(version, calibrated=bool(active and active.calibrated))
         if self._on_event is not None:
             self._on_event(ModelSwapped(version))
 

@@ -155,7 +155,9 @@ class LineHost:
                 running=bool(pipeline and pipeline.running),
                 fail_safe=tuple(line.fail_safe_reasons()),
                 camera=self._camera(),
-                active=ModelSnapshot(active.version, active.thresholds, active.thresholds_source, active.model.manifest.thresholds)
+                active=ModelSnapshot(
+                    active.version, active.thresholds, active.thresholds_source, active.model.manifest.thresholds, active.calibrated
+                )
                 if active
                 else None,
                 shadow=shadow.version if shadow else None,

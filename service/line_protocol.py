@@ -83,6 +83,7 @@ class ModelSnapshot:
     thresholds: Thresholds
     thresholds_source: Literal["manifest", "override"]
     manifest_thresholds: Thresholds
+    calibrated: bool  # the package's thresholds were calibrated with defective images (else good-only safe defaults)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,12 @@ class Metrics:
         self.active_model = Gauge(
             "gaikan_active_model_info", "1 for the active model version", ["version"], registry=self.registry
         )
+        self.active_model_calibrated = Gauge(
+            "gaikan_active_model_calibrated",
+            "1 when the active model's thresholds were calibrated with defective images, 0 when they are "
+            "good-only defaults or no model is active",
+            registry=self.registry,
+        )
         self.evidence_skipped = Counter(
             "gaikan_evidence_skipped_total", "Images not saved because the writer was behind", registry=self.registry
         )
@@ -65,7 +71,8 @@ class Metrics:
             registry=self.registry,
         )
 
-    def set_active_model(self, version: str | None) -> None:
+    def set_active_model(self, version: str | None, *, calibrated: bool = False) -> None:
         self.active_model.clear()
         if version is not None:
             self.active_model.labels(version=version).set(1)
+        self.active_model_calibrated.set(1 if version is not None and calibrated else 0)

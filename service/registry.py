@@ -53,6 +53,11 @@ class ActiveModel:
     def version(self) -> str:
         return self.model.version
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether the package's thresholds were calibrated with defective images (manifest flag)."""
+        return self.model.manifest.calibrated
+
 
 class ModelRegistry:
     def __init__(

@@ -32,6 +32,7 @@ class LineState:
     fail_safe: tuple[str, ...]
     camera_state: str
     active_model: str | None
+    active_model_calibrated: bool | None = None  # None without an active model
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class StreamHeartbeat:
     fail_safe: tuple[str, ...]
     camera_state: str
     active_model: str | None
+    active_model_calibrated: bool | None
     plc_silent: tuple[str, ...]  # watched clients that stopped polling or acknowledging
 
 
@@ -176,6 +178,7 @@ class RejectStream:
             fail_safe=fail_safe,
             camera_state=state.camera_state,
             active_model=state.active_model,
+            active_model_calibrated=state.active_model_calibrated,
             plc_silent=tuple(c.client for c in self.liveness(last) if c.silent_for_s is not None),
         )
 

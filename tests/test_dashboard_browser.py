@@ -421,6 +421,31 @@ def test_an_engineer_uploads_activates_and_rolls_back_a_model(server: LiveServer
     assert actions[:2] == ["model.rollback", "model.activate"]
 
 
+def test_an_uncalibrated_model_wears_a_badge_until_a_calibrated_one_is_active(server: LiveServer, tab: Page) -> None:
+    from gaikan.models.package import package_bytes, with_changes
+    from gaikan.models.synthetic import render_part
+    from tests.onnx_graphs import template_package
+
+    page = tab.open(server, OPERATOR)
+    badge = page.locator("#fact-uncalibrated")
+    badge.wait_for(state="visible")  # t1 ships good-only thresholds
+    assert badge.inner_text() == "UNCALIBRATED" and "gaikan calibrate" in (badge.get_attribute("title") or "")
+    calibrated = with_changes(
+        template_package([render_part(0, i, None, 64).image for i in range(16)], version="t1-cal", reject=2.9),
+        calibrated=True,
+    )
+    with server.client(secret(ENGINEER)) as client:
+        if "t1-cal" not in {model["version"] for model in client.get("/api/v1/models").json()}:
+            assert client.post("/api/v1/models", content=package_bytes(calibrated)).status_code == 201
+        assert client.post("/api/v1/models/t1-cal/activate").status_code == 200
+        try:
+            page.wait_for_function("() => document.querySelector('#fact-model').textContent === 't1-cal'")
+            badge.wait_for(state="hidden")
+        finally:
+            assert client.post("/api/v1/models/t1/activate").status_code == 200
+    badge.wait_for(state="visible")
+
+
 def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab: Page, second_model: Path) -> None:
     page = tab.open(server, ENGINEER, "engineer")
     page.wait_for_selector("#models-body tr[data-version='t1'] .badge.active")

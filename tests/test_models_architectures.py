@@ -22,6 +22,7 @@ TINY = {
     "ae-ssim": {"base_channels": 8, "latent_dims": 16},
     "ae-projected": {"base_channels": 8, "latent_dims": 16, "projection_steps": 2},
     "efficientgan": {"base_channels": 8, "latent_dims": 16, "downsample": 2},
+    "anogan": {"base_channels": 8, "latent_dims": 16, "downsample": 2, "search_steps": 3, "starts": 8},
 }
 
 

@@ -105,6 +105,8 @@ def test_calibrated_package_is_a_new_version(template_package_file: Path) -> Non
     package = read_package(template_package_file)
     new = calibrated_package(package, calibrate(GOOD, DEFECTS), "2")
     assert new.version == "2" and new.manifest.thresholds.reject == 3.5
+    assert new.manifest.calibrated and not package.manifest.calibrated
+    assert not calibrated_package(package, calibrate(GOOD, []), "3").manifest.calibrated  # no defects: still not
     assert new.manifest.score_stats is not None and new.manifest.score_stats.count == 5
     assert new.onnx_bytes == package.onnx_bytes and package.manifest.thresholds.reject == 3.0
     with pytest.raises(CalibrationError, match="new version"):
@@ -125,6 +127,7 @@ def test_calibrate_command_writes_a_zero_escape_package(
     assert template_package_file.read_bytes() == before  # never edited in place
     new = read_package(out)
     assert new.version.startswith("1-cal") and new.manifest.score_stats.count == 6
+    assert new.manifest.calibrated
     report = tmp_path / "eval.json"
     evaluation = _run("eval", out, "--data", synthetic_dataset, "--json", report, "--no-progress")
     assert evaluation.exit_code == 0, evaluation.output
@@ -167,6 +170,7 @@ def test_calibrate_command_with_good_images_only(
     assert result.exit_code == 0, result.output
     assert "good parts only" in result.stdout and "WARNING  no defective images" in result.stdout
     assert read_package(out).manifest.thresholds.reject == just_above(read_package(out).manifest.score_stats.max)
+    assert not read_package(out).manifest.calibrated  # good images only: not calibrated with defects
 
 
 def test_calibrate_command_refuses_to_overwrite(template_package_file: Path, synthetic_dataset: Path, tmp_path: Path) -> None:

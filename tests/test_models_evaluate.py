@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from gaikan.models import metrics
 from gaikan.models.dataset import test_samples as dataset_test_samples
 from gaikan.models.evaluate import Evaluation, evaluate, mask_at_model_resolution, score_dataset
-from gaikan.models.package import InputSpec, Normalisation, read_package
+from gaikan.models.package import InputSpec, Normalisation, read_package, with_changes, write_package
 from gaikan.models.preprocess import read_image
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.synthetic import render_part
@@ -158,6 +158,22 @@ def test_eval_command_prints_both_matrices_and_writes_documented_json(
     assert set(data["at_zero_escape"]) == OPERATING_POINT_KEYS
     assert data["at_zero_escape"]["escapes"] == 0
     assert Evaluation.model_validate(data).data.images == 14
+
+
+def test_eval_command_warns_when_the_thresholds_are_not_calibrated_with_defects(
+    template_package_file: Path, synthetic_dataset: Path, tmp_path: Path
+) -> None:
+    package = read_package(template_package_file)
+    calibrated = write_package(with_changes(package, version="2", calibrated=True), tmp_path / "calibrated.zip")
+    runs = {
+        name: CliRunner().invoke(app, ["eval", str(path), "--data", str(synthetic_dataset), "--json", str(tmp_path / f"{name}.json"), "--no-progress"])
+        for name, path in [("uncalibrated", template_package_file), ("calibrated", calibrated)]
+    }
+    assert all(run.exit_code == 0 for run in runs.values()), [run.output for run in runs.values()]
+    assert "WARNING  The package's thresholds are not calibrated with defective images" in runs["uncalibrated"].stdout
+    assert "not calibrated" not in runs["calibrated"].stdout
+    figures = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in runs}
+    assert figures["uncalibrated"]["package"]["calibrated"] is False and figures["calibrated"]["package"]["calibrated"] is True
 
 
 def test_eval_command_errors_name_the_problem(template_package_file: Path, tmp_path: Path) -> None:

@@ -47,6 +47,19 @@ def test_round_trip_through_a_file(tmp_path: Path, package) -> None:
     assert loaded.onnx_bytes == package.onnx_bytes
 
 
+def test_calibrated_flag_round_trips_and_defaults_to_uncalibrated(tmp_path: Path, package) -> None:
+    assert package.manifest.calibrated is False  # a new package has good-only thresholds
+    calibrated = with_changes(package, version="v2", calibrated=True)
+    assert read_package(write_package(calibrated, tmp_path / "c.zip")).manifest.calibrated is True
+
+
+def test_a_manifest_written_before_the_calibrated_flag_reads_as_uncalibrated(package) -> None:
+    manifest = json.loads(with_changes(package, calibrated=True).manifest.model_dump_json())
+    del manifest["calibrated"]
+    data = _rezip(package_bytes(package), **{MANIFEST_ENTRY: json.dumps(manifest).encode()})
+    assert read_package_bytes(data).manifest.calibrated is False
+
+
 def test_tampered_graph_is_refused_naming_the_hash(package) -> None:
     data = _rezip(package_bytes(package), **{MODEL_ENTRY: package.onnx_bytes + b"x"})
     with pytest.raises(PackageError, match="sha256"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gaikan.models.package import ModelPackage, build_manifest, package_bytes
+from gaikan.models.package import ModelPackage, build_manifest, package_bytes, with_changes
 from gaikan.models.synthetic import render_part
 from gaikan.service.settings import Settings
 from tests.live_server import LiveServer
@@ -46,6 +46,29 @@ def test_upload_activate_and_rollback(server: LiveServer) -> None:
         assert listed["t2"]["uploaded_by"] == "local"
         actions = [e["action"] for e in client.get("/api/v1/audit").json()]
         assert actions[:3] == ["model.rollback", "model.activate", "model.upload"]
+
+
+def _calibrated_gauge(metrics_text: str) -> float:
+    lines = [line for line in metrics_text.splitlines() if line.startswith("gaikan_active_model_calibrated ")]
+    assert len(lines) == 1, metrics_text
+    return float(lines[0].split()[1])
+
+
+def test_an_uncalibrated_model_shows_in_status_heartbeat_and_metrics(server: LiveServer) -> None:
+    with server.client() as client:
+        # t1 ships the thresholds it was built with: not calibrated with defective images.
+        assert client.get("/api/v1/status").json()["active_model_calibrated"] is False
+        assert client.get("/api/v1/reject/heartbeat").json()["active_model_calibrated"] is False
+        assert _calibrated_gauge(client.get("/metrics").text) == 0
+        calibrated = with_changes(template_package(GOOD, version="t2-cal", reject=2.9), calibrated=True)
+        assert _upload(client, package_bytes(calibrated)).status_code == 201
+        assert client.post("/api/v1/models/t2-cal/activate").status_code == 200
+        assert client.get("/api/v1/status").json()["active_model_calibrated"] is True
+        assert client.get("/api/v1/reject").json()["heartbeat"]["active_model_calibrated"] is True
+        assert _calibrated_gauge(client.get("/metrics").text) == 1
+        assert client.post("/api/v1/models/rollback").status_code == 200
+        assert client.get("/api/v1/status").json()["active_model_calibrated"] is False
+        assert _calibrated_gauge(client.get("/metrics").text) == 0
 
 
 def _corrupt_packages() -> dict[str, bytes]:

@@ -88,7 +88,7 @@ class ConvAutoencoder(nn.Module):
                 grad = grad * output * (1.0 - output)
             elif index != LATENT_LAYER:
                 grad = grad * torch.where(pre > 0, 1.0, NEGATIVE_SLOPE)
-            grad = _layer_vjp(layer, grad, sizes[index])
+            grad = layer_vjp(layer, grad, sizes[index])
         return grad
 
 
@@ -111,7 +111,7 @@ def _init(layer: nn.Module, from_single_pixel: bool = False) -> None:
     nn.init.zeros_(layer.bias)
 
 
-def _layer_vjp(layer: nn.Module, grad: torch.Tensor, input_size: tuple[int, int]) -> torch.Tensor:
+def layer_vjp(layer: nn.Module, grad: torch.Tensor, input_size: tuple[int, int]) -> torch.Tensor:
     if isinstance(layer, nn.ConvTranspose2d):
         return F.conv2d(grad, layer.weight, None, layer.stride, layer.padding)
     if isinstance(layer, nn.Conv2d):

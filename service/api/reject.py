@@ -21,6 +21,7 @@ def heartbeat_out(beat: StreamHeartbeat) -> Heartbeat:
         acked_seq=beat.acked_seq,
         fail_safe=list(beat.fail_safe),
         active_model=beat.active_model,
+        active_model_calibrated=beat.active_model_calibrated,
         camera_state=beat.camera_state,
         pending=beat.pending,
         plc_silent=list(beat.plc_silent),

@@ -101,6 +101,11 @@ class StatusOut(BaseModel):
     fail_safe: list[str] = Field(description="Why every part is being rejected right now; empty when inspecting normally")
     camera: CameraOut
     active_model: str | None
+    active_model_calibrated: bool | None = Field(
+        default=None,
+        description="Whether the active model's thresholds were calibrated with defective images "
+        "(false: safe defaults from good images only); null without an active model",
+    )
     shadow_model: str | None
     thresholds: Thresholds | None
     counts: dict[str, int] = Field(description="All decisions ever stored, by outcome")
@@ -132,6 +137,9 @@ class Heartbeat(BaseModel):
     acked_seq: int = Field(description="This client's acknowledged seq")
     fail_safe: list[str] = Field(description="Non-empty: reject every part until it clears")
     active_model: str | None
+    active_model_calibrated: bool | None = Field(
+        default=None, description="False: the active model runs on uncalibrated (good-only) thresholds"
+    )
     camera_state: str
     pending: int = Field(description="Decisions after this client's acknowledged seq")
     plc_silent: list[str] = Field(description="PLC clients that stopped polling or acknowledging (see [plc] silence_s)")

@@ -228,6 +228,7 @@ def train(
     if stats is not None:
         typer.echo(
             f"held-back good scores: n={stats.count} p50={stats.p50:.4g} max={stats.max:.4g}; "
-            f"initial reject threshold {manifest.thresholds.reject:.4g}"
+            f"safe default thresholds (uncalibrated): review {manifest.thresholds.review:.4g}, "
+            f"reject {manifest.thresholds.reject:.4g}; calibrate with defective images (gaikan calibrate)"
         )
     typer.echo(f"torch vs ONNX Runtime relative error {result.parity_error:.1e}; {manifest.training.seconds:.0f} s")

@@ -26,6 +26,7 @@ def line_state(line: LineClient) -> LineState:
         fail_safe=tuple(line.fail_safe_reasons()),
         camera_state=camera,
         active_model=snapshot.active.version if snapshot and snapshot.active else None,
+        active_model_calibrated=snapshot.active.calibrated if snapshot and snapshot.active else None,
     )
 
 

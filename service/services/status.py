@@ -30,6 +30,7 @@ class StatusService:
             fail_safe=list(state.fail_safe),
             camera=_camera(snapshot),
             active_model=state.active_model,
+            active_model_calibrated=state.active_model_calibrated,
             shadow_model=snapshot.shadow if snapshot else None,
             thresholds=snapshot.active.thresholds if snapshot and snapshot.active else None,
             counts=context.feed.tally.snapshot(),

@@ -20,6 +20,7 @@ export class LineStats {
     byId('model-active').textContent = model;
     byId('fact-model').textContent = model;
     byId('fact-model').classList.toggle('bad', !status.active_model);
+    byId('fact-uncalibrated').hidden = status.active_model_calibrated !== false;
     byId('model-shadow-row').hidden = !status.shadow_model;
     byId('model-shadow').textContent = status.shadow_model || '';
   }

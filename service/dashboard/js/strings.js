@@ -18,6 +18,8 @@ export const STRINGS = {
     'header.camera': 'Camera',
     'header.connection': 'Link',
     'header.none': 'none',
+    'header.uncalibrated': 'UNCALIBRATED',
+    'header.uncalibratedHint': 'The thresholds come from good parts only (safe defaults: unusual parts go to review). Calibrate the model with defective parts (gaikan calibrate) and activate the new version.',
     'connection.live': 'live',
     'connection.connecting': 'connecting…',
     'connection.lost': 'lost',
