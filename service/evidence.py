@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,12 +80,14 @@ class EvidenceWriter:
         budget_bytes: int,
         max_backlog: int = 64,
         niceness: int = 10,
+        on_done: Callable[[], None] | None = None,
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
         self._store = store
         self._metrics = metrics
         self._budget = budget_bytes
+        self._on_done = on_done  # after each submitted picture is written, failed or skipped
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
@@ -117,6 +120,11 @@ class EvidenceWriter:
             self._queue.put_nowait((seq, evidence))
         except queue.Full:
             self._metrics.evidence_skipped.inc()
+            self._done()
+
+    def _done(self) -> None:
+        if self._on_done is not None:
+            self._on_done()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set() or not self._queue.empty():
@@ -128,6 +136,7 @@ class EvidenceWriter:
                 self._save(seq, evidence)
             except Exception:  # a full disk must not stop the line
                 log.exception("could not save images for decision %s", seq)
+            self._done()
 
     def _save(self, seq: int, evidence: Evidence) -> None:
         image_path = self._folder / f"{seq}.png"

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
-from gaikan.service.evidence import EvidenceWriter
+from gaikan.service.evidence_process import EvidenceProcess
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.line_protocol import DecisionStored, ModelSwapped
@@ -77,11 +77,12 @@ class Line:
             ),
             on_swap=self._on_model_swap,
         )
-        self.evidence = EvidenceWriter(
+        self.evidence = EvidenceProcess(
             data_dir / "images",
-            self.stores.decisions,
+            settings.database,
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
+            log_level=settings.log_level,
         )
         self.recorder = Recorder(
             self.stores.decisions, self.metrics, evidence=self.evidence, keep_pass_fraction=settings.keep_pass_fraction

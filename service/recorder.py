@@ -13,9 +13,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from gaikan.service.decision import Outcome
-from gaikan.service.evidence import Evidence, EvidenceWriter
+from gaikan.service.evidence import Evidence
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord, StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
@@ -26,13 +27,19 @@ log = logging.getLogger(__name__)
 Listener = Callable[[StoredDecision], None]
 
 
+class EvidenceSink(Protocol):
+    """Where kept pictures go (`EvidenceProcess`, or an `EvidenceWriter` thread)."""
+
+    def submit(self, seq: int, evidence: Evidence) -> None: ...
+
+
 class Recorder:
     def __init__(
         self,
         store: DecisionStore,
         metrics: Metrics,
         *,
-        evidence: EvidenceWriter | None = None,
+        evidence: EvidenceSink | None = None,
         keep_pass_fraction: float = 0.0,
         max_group: int = 64,
         seed: int = 0,
