@@ -102,6 +102,7 @@ class EvidenceWriter:
         niceness: int = 10,
         reserve: DiskReserve = DiskReserve(),
         held: HeldSeqs | None = None,
+        on_done: Callable[[], None] | None = None,
     ) -> None:
         self._folder = Path(folder)
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -111,6 +112,7 @@ class EvidenceWriter:
         self._reserve = reserve
         self._short_of_space = False
         self._held = held
+        self._on_done = on_done  # after each submitted picture is written, failed or skipped
         self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
@@ -143,6 +145,11 @@ class EvidenceWriter:
             self._queue.put_nowait((seq, evidence))
         except queue.Full:
             self._metrics.evidence_skipped.inc()
+            self._done()
+
+    def _done(self) -> None:
+        if self._on_done is not None:
+            self._on_done()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set() or not self._queue.empty():
@@ -154,6 +161,7 @@ class EvidenceWriter:
                 self._save(seq, evidence)
             except Exception:  # a full disk must not stop the line
                 log.exception("could not save images for decision %s", seq)
+            self._done()
 
     def _room_for(self, needed: int) -> bool:
         usage = shutil.disk_usage(self._folder)

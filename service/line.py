@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from gaikan.camera.factory import open_source
 from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
-from gaikan.service.evidence import DiskReserve, EvidenceWriter
+from gaikan.service.evidence import DiskReserve
+from gaikan.service.evidence_process import EvidenceProcess
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.line_protocol import DecisionStored, ModelSwapped
@@ -85,13 +86,13 @@ class Line:
             on_swap=self._on_model_swap,
             limits=settings.package_limits,
         )
-        self.evidence = EvidenceWriter(
+        self.evidence = EvidenceProcess(
             data_dir / "images",
-            self.stores.decisions,
+            settings.database,
             self.metrics,
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
             reserve=DiskReserve(min_free_mb=settings.min_free_disk_mb, min_free_percent=settings.min_free_disk_percent),
-            held=self.stores.rechecks.unexported,
+            log_level=settings.log_level,
         )
         self.recorder = Recorder(
             self.stores.decisions,

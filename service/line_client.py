@@ -85,7 +85,7 @@ class LineClient:
         self._on_model = on_model
         self._on_spawn = on_spawn
         self._config = watchdog
-        self._process = ProcessWorker("gaikan-line", line_process.main, join_timeout_s=30.0)
+        self._process = ProcessWorker("gaikan-line", line_process.main, join_timeout_s=30.0, daemon=False)  # it starts the evidence process
         self._channel: _Channel | None = None
         self._command_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -95,15 +95,18 @@ class LineClient:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the line process and wait (bounded) for its first snapshot."""
+        """Start the line process and its watchdog; returns at once (until the line reports, the
+        fail-safe reason is `line_starting`, and commands wait for it)."""
         self._stopping = False
         self._spawn()
         self._watchdog.start()
-        deadline = time.monotonic() + self._config.start_timeout_s
-        while self.snapshot is None and self._process.alive and time.monotonic() < deadline:
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until the line process has reported its first snapshot."""
+        deadline = time.monotonic() + timeout_s
+        while self.snapshot is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        if self.snapshot is None:
-            log.error("the line process did not report within %.0f s; the watchdog keeps trying", self._config.start_timeout_s)
+        return self.snapshot is not None
 
     def _spawn(self) -> None:
         with self._state_lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import signal
 import threading
 import time
 from multiprocessing import parent_process
@@ -212,6 +213,7 @@ def serve_commands(host: LineHost, commands: Connection, also_end_on: list[objec
 
 def main(settings: Settings, commands: Connection, events: EventSink) -> None:
     """Entry point of the line process (multiprocessing, spawn)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the API process stops the line
     configure_logging(settings.log_format, settings.log_level)
     host = LineHost(settings, events)
     host.start()

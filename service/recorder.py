@@ -25,9 +25,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from gaikan.service.decision import Outcome, Reason
-from gaikan.service.evidence import Evidence, EvidenceWriter
+from gaikan.service.evidence import Evidence
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord, StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
@@ -82,13 +83,19 @@ def stored_late(record: DecisionRecord, waited_s: float, deadline_s: float) -> D
     )
 
 
+class EvidenceSink(Protocol):
+    """Where kept pictures go (`EvidenceProcess`, or an `EvidenceWriter` thread)."""
+
+    def submit(self, seq: int, evidence: Evidence) -> None: ...
+
+
 class Recorder:
     def __init__(
         self,
         store: DecisionStore,
         metrics: Metrics,
         *,
-        evidence: EvidenceWriter | None = None,
+        evidence: EvidenceSink | None = None,
         keep_pass_fraction: float = 0.0,
         max_group: int = 64,
         deadline_s: float = 1.0,

@@ -8,6 +8,7 @@ what it must); `wake` (optional) unblocks a loop that waits on something else, s
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import multiprocessing.context
@@ -120,8 +121,13 @@ class ProcessWorker:
     process, `stop` gives it one stop signal, joins with a timeout and logs (then kills) a
     survivor; optionally at a lower CPU priority."""
 
-    def __init__(self, name: str, target: Callable[..., None], *, niceness: int = 0, join_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, name: str, target: Callable[..., None], *, niceness: int = 0, join_timeout_s: float = 30.0, daemon: bool = True
+    ) -> None:
+        """`daemon=False` for a process that starts processes of its own; it is then killed at
+        interpreter exit if nobody stopped it."""
         self.name = name
+        self._daemon = daemon
         self._target = target
         self._niceness = niceness
         self._join_timeout_s = join_timeout_s
@@ -136,8 +142,10 @@ class ProcessWorker:
     def start(self, *args: object) -> None:
         if self.alive:
             raise RuntimeError(f"process {self.name} is already running")
-        self._process = self._context.Process(target=self._target, args=args, name=self.name, daemon=True)
+        self._process = self._context.Process(target=self._target, args=args, name=self.name, daemon=self._daemon)
         self._process.start()
+        if not self._daemon:
+            atexit.register(self.kill)  # runs before multiprocessing's exit handler joins children
         if self._niceness and self._process.pid is not None:
             try:
                 os.setpriority(os.PRIO_PROCESS, self._process.pid, self._niceness)
@@ -160,6 +168,8 @@ class ProcessWorker:
         if not ended:
             log.warning("process %s (pid %s) did not stop within %.1f s: killed", self.name, process.pid, self._join_timeout_s)
             self.kill()
+        if not self._daemon:
+            atexit.unregister(self.kill)
         self._process = None
         return ended
 

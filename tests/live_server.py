@@ -40,6 +40,9 @@ class LiveServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.02)
+        # The API answers at once; tests start from a line that runs (model restored, camera open).
+        if not self.context.line.wait_ready(120):
+            raise RuntimeError("the line process did not report within 120 s")
         return self
 
     def __exit__(self, *_: object) -> None:

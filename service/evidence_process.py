@@ -1,0 +1,197 @@
+"""Picture encoding off the line's interpreter: evidence (frame + anomaly map) goes through shared
+memory to a lower-priority process that writes the PNGs (`EvidenceWriter`, disk budget) and
+records their paths on the decision.
+
+The line process only copies the arrays into a fresh shared-memory block and queues its name
+(tens of microseconds); the evidence process copies them out, frees the block, and encodes. At
+most `max_backlog` pictures are outstanding; more are skipped and counted, never queued without
+bound. A dead evidence process is started again; decisions never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing import parent_process, shared_memory
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gaikan.models.package import InputSpec
+from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter
+from gaikan.service.metrics import Metrics
+from gaikan.service.workers import ProcessWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _ArrayRef:
+    shape: tuple[int, ...]
+    dtype: str
+    offset: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    seq: int
+    block: str  # shared-memory name
+    pixels: _ArrayRef
+    anomaly_map: _ArrayRef | None
+    input_spec: InputSpec | None
+    vmax: float | None
+
+
+def _to_shared(seq: int, evidence: Evidence) -> _Job:
+    arrays = [np.ascontiguousarray(evidence.pixels)]
+    if evidence.anomaly_map is not None:
+        arrays.append(np.ascontiguousarray(evidence.anomaly_map))
+    refs, offset = [], 0
+    for array in arrays:
+        refs.append(_ArrayRef(tuple(array.shape), array.dtype.str, offset))
+        offset += array.nbytes
+    block = shared_memory.SharedMemory(create=True, size=max(offset, 1))
+    try:
+        for array, ref in zip(arrays, refs, strict=True):
+            np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)[...] = array
+    finally:
+        block.close()  # the block lives on until the evidence process unlinks it
+    return _Job(seq, block.name, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
+
+
+def _from_shared(job: _Job) -> Evidence:
+    """Copy the arrays out and free the block."""
+    block = shared_memory.SharedMemory(name=job.block)
+    try:
+        pixels = np.ndarray(job.pixels.shape, job.pixels.dtype, buffer=block.buf, offset=job.pixels.offset).copy()
+        anomaly_map = None
+        if job.anomaly_map is not None:
+            ref = job.anomaly_map
+            anomaly_map = np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset).copy()
+    finally:
+        block.close()
+        block.unlink()
+    return Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax)
+
+
+def evidence_main(
+    folder: Path, database_url: str, budget_bytes: int, reserve: DiskReserve, jobs: Any, outstanding: Any, log_level: str
+) -> None:
+    """Entry point of the evidence process."""
+    from gaikan.service.storage.database import open_database
+    from gaikan.service.storage.decisions import DecisionStore
+    from gaikan.service.storage.rechecks import RecheckStore
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the line process stops it, after the last picture
+    logging.basicConfig(level=log_level.upper())
+    engine = open_database(database_url)
+    writer = EvidenceWriter(
+        folder,
+        DecisionStore(engine),
+        Metrics(),
+        budget_bytes=budget_bytes,
+        niceness=0,
+        reserve=reserve,
+        held=RecheckStore(engine).unexported,  # re-checked parts keep their pictures until exported
+        on_done=lambda: _done(outstanding),
+    )
+    writer.start()
+    parent = parent_process()
+    try:
+        while True:
+            try:
+                job = jobs.get(timeout=1.0)
+            except queue.Empty:
+                if parent is not None and not parent.is_alive():
+                    log.warning("the line process is gone: the evidence process ends")
+                    return
+                continue
+            if job is None:
+                return
+            try:
+                writer.submit(job.seq, _from_shared(job))
+            except Exception:
+                log.exception("evidence for decision %s could not be read from shared memory", job.seq)
+                _done(outstanding)
+    finally:
+        writer.stop()
+        engine.dispose()
+
+
+def _done(outstanding: Any) -> None:
+    with outstanding.get_lock():
+        outstanding.value -= 1
+
+
+class EvidenceProcess:
+    """The line side: `submit(seq, evidence)` never blocks; `start` / `stop` as every worker."""
+
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        metrics: Metrics,
+        *,
+        budget_bytes: int,
+        reserve: DiskReserve = DiskReserve(),
+        max_backlog: int = 32,
+        niceness: int = 10,
+        log_level: str = "info",
+    ) -> None:
+        self._args = (Path(folder), database_url, budget_bytes, reserve)
+        self._metrics = metrics
+        self._max_backlog = max_backlog
+        self._log_level = log_level
+        self._process = ProcessWorker("gaikan-evidence", evidence_main, niceness=niceness, join_timeout_s=30.0)
+        context = self._process.context
+        self._outstanding = context.Value("i", 0)
+        self._jobs: Any = None
+        self._started_at = 0.0
+
+    def start(self) -> None:
+        self._jobs = self._process.context.Queue()
+        with self._outstanding.get_lock():
+            self._outstanding.value = 0
+        self._started_at = time.monotonic()
+        self._process.start(*self._args, self._jobs, self._outstanding, self._log_level)
+
+    def stop(self) -> None:
+        """Write what is queued, then end the process."""
+        jobs = self._jobs
+        self._process.stop(signal=lambda: jobs.put(None))
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def submit(self, seq: int, evidence: Evidence) -> None:
+        if not self._process.alive:
+            self._restart()
+            self._metrics.evidence_skipped.inc()
+            return
+        with self._outstanding.get_lock():
+            if self._outstanding.value >= self._max_backlog:
+                self._metrics.evidence_skipped.inc()
+                return
+            self._outstanding.value += 1
+        try:
+            self._jobs.put(_to_shared(seq, evidence))
+        except Exception:
+            log.exception("could not hand the pictures of decision %s to the evidence process", seq)
+            _done(self._outstanding)
+            self._metrics.evidence_skipped.inc()
+
+    def _restart(self) -> None:
+        if time.monotonic() - self._started_at < 5.0:
+            return
+        log.error("the evidence process ended (exit code %s): starting it again", self._process.exitcode)
+        self._process.stop()
+        self.start()

@@ -1,0 +1,44 @@
+"""Pictures go through shared memory to a lower-priority process that writes them."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from gaikan.service.decision import Outcome, Reason
+from gaikan.service.evidence_process import EvidenceProcess
+from gaikan.service.line import Stores
+from gaikan.service.metrics import Metrics
+from gaikan.service.records import DecisionRecord
+from tests.test_service_evidence import _evidence
+
+
+def _shared_blocks() -> set[str]:
+    return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith("psm_")}
+
+
+def test_pictures_are_written_by_a_nicer_process_and_shared_memory_is_freed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    stores = Stores.open(url)
+    now = time.time()
+    stored = stores.decisions.append(
+        [DecisionRecord(frame_id=f"c:{i}", camera_id="c", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE, score=2.0) for i in range(40)]
+    )
+    before = _shared_blocks()
+    metrics = Metrics()
+    writer = EvidenceProcess(tmp_path / "images", url, metrics, budget_bytes=100 * 1024 * 1024, max_backlog=8)
+    writer.start()
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, writer.pid) == 10
+        for decision in stored:
+            writer.submit(decision.seq, _evidence(decision.seq))
+    finally:
+        writer.stop()
+    skipped = metrics.registry.get_sample_value("gaikan_evidence_skipped_total")
+    kept = [d for d in stores.decisions.page(limit=100, ascending=True) if d.image_path and d.heatmap_path]
+    stores.engine.dispose()
+    assert len(kept) + skipped == 40, "every picture is written or counted as skipped"
+    assert len(kept) >= 8
+    assert all(Path(d.image_path).is_file() and Path(d.heatmap_path).is_file() for d in kept)
+    assert _shared_blocks() <= before, "every shared-memory block was freed"
