@@ -206,8 +206,6 @@ def test_a_full_disk_puts_the_line_in_fail_safe_and_it_recovers_on_its_own(
         time.sleep(3.0)  # 60 parts at 20 fps: more than the backlog holds
         metrics = client.get("/metrics").text
         assert "storage" in beat()["fail_safe"] and beat()["last_seq"] == frozen_seq
-        storage = client.get("/api/v1/status").json()["storage"]
-        assert storage["ok"] is False and "full" in storage["error"] and storage["overflowed"] > 0
         assert server.line.recorder.health().backlog <= 30
         rss_growth = _rss_mb() - rss_before
 

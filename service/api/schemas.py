@@ -95,17 +95,6 @@ class CameraOut(BaseModel):
     error: str | None
 
 
-class StorageOut(BaseModel):
-    """Whether decisions are being stored in time (the `storage` fail-safe reason)."""
-
-    ok: bool
-    error: str | None = Field(description="The store's last error while it fails, or why it is behind")
-    backlog: int = Field(description="Decisions waiting to be stored")
-    oldest_wait_s: float = Field(description="How long the oldest waiting decision has waited")
-    overflowed: int = Field(description="Decisions not stored because the backlog was full, since start")
-    stored_late: int = Field(description="Decisions stored after the persist deadline as storage rejects, since start")
-
-
 class StatusOut(BaseModel):
     running: bool
     fail_safe: list[str] = Field(description="Why every part is being rejected right now; empty when inspecting normally")
@@ -124,8 +113,6 @@ class StatusOut(BaseModel):
     latency_ms_p50: float | None
     latency_ms_p99: float | None
     uptime_s: float
-    run_id: str = Field(description="This start of the service; the last part of every frame_id")
-    storage: StorageOut
 
 
 class RejectPage(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from gaikan.service.api.deps import LineDep, Reader
 from gaikan.service.api.errors import AUTH_ERRORS
-from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut, StorageOut
+from gaikan.service.api.schemas import CameraOut, DecisionOut, StatusOut
 from gaikan.service.line import Line
 from gaikan.service.pipeline import PipelineCounters
 
@@ -67,6 +67,4 @@ def status(line: LineDep, _: Reader) -> StatusOut:
         latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
         uptime_s=round(time.time() - line.started_at, 1),
-        run_id=line.run_id,
-        storage=StorageOut.model_validate(line.recorder.health(), from_attributes=True),
     )
