@@ -83,6 +83,8 @@ def test_a_wrong_method_on_an_api_path_is_405_with_the_real_allow(client: httpx.
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404 and missing.json()["detail"]
     assert client.get("/").status_code == 200, "the dashboard is still served at /"
+    static = client.post("/index.html")
+    assert static.status_code == 405 and static.headers["allow"] == "GET, HEAD"
 
 
 def test_every_status_code_an_operation_answers_is_documented(client: httpx.Client) -> None:

@@ -135,7 +135,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 def _method_aware(app: FastAPI) -> Callable[[Request, StarletteHTTPException], Any]:
     async def handle(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 405:
-            allow = ", ".join(allowed_methods(app, request.url.path))
+            allow = ", ".join(allowed_methods(app, request.url.path)) or (error.headers or {}).get("Allow", "GET, HEAD")
             return JSONResponse({"detail": f"method {request.method} not allowed here (allowed: {allow})"}, 405, {"Allow": allow})
         return await http_exception_handler(request, error)
 
