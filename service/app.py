@@ -54,15 +54,15 @@ def create_app(settings: Settings, line: Line | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        line.start()
+        plc_servers.start()  # first: building the OPC UA address space takes CPU the running line would miss
         try:
-            plc_servers.start()
+            line.start()
             try:
                 yield
             finally:
-                plc_servers.stop()
+                line.stop()
         finally:
-            line.stop()
+            plc_servers.stop()
 
     app = FastAPI(
         title="Gaikan",
