@@ -40,15 +40,15 @@ def create_app(settings: Settings, context: ApiContext | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        services.context.start()
+        plc_servers.start()  # first: building the OPC UA address space takes CPU the running line would miss
         try:
-            plc_servers.start()
+            services.context.start()
             try:
                 yield
             finally:
-                plc_servers.stop()
+                services.context.stop()
         finally:
-            services.context.stop()
+            plc_servers.stop()
 
     app = FastAPI(
         title="Gaikan",

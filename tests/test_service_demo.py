@@ -21,8 +21,9 @@ def _up(url: str) -> bool:
         return False
 
 
-def _run_demo(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _run_demo(data_dir: Path, port: int, log: Path, modbus_port: int = 0, opcua_port: int = 0) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gaikan.service", "demo", "--data-dir", str(data_dir), "--port", str(port), "--fps", "15"]
+    command += ["--modbus-port", str(modbus_port), "--opcua-port", str(opcua_port)]  # free ports, or off
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIKAN_")}
     return subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
 
@@ -37,17 +38,41 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
     assert code == 0, log.read_text()[-3000:]
 
 
+def _plc_result_counters(modbus_port: int, opcua_port: int) -> tuple[int, int]:
+    """The newest seq as the demo's Modbus and OPC UA servers report it."""
+    import asyncio
+
+    from asyncua import Client
+    from pymodbus.client import ModbusTcpClient
+
+    modbus = ModbusTcpClient("127.0.0.1", port=modbus_port)
+    assert modbus.connect()
+    high, low = modbus.read_holding_registers(0, count=2, device_id=1).registers
+    modbus.close()
+
+    async def opcua() -> int:
+        async with Client(f"opc.tcp://127.0.0.1:{opcua_port}/gaikan/") as client:
+            ns = await client.get_namespace_index("urn:gaikan:machine-vision")
+            return await (await client.nodes.objects.get_child([f"{ns}:VisionSystem", f"{ns}:ResultCounter"])).read_value()
+
+    return (high << 16) | low, asyncio.run(opcua())
+
+
 @pytest.mark.slow
 def test_demo_rejects_defects_passes_good_parts_and_restarts_on_its_own_data(tmp_path: Path) -> None:
     data_dir, port, log = tmp_path / "demo", free_port(), tmp_path / "demo.log"
     url = f"http://127.0.0.1:{port}"
-    process = _run_demo(data_dir, port, log)
+    modbus_port, opcua_port = free_port(), free_port()
+    process = _run_demo(data_dir, port, log, modbus_port, opcua_port)
     try:
-        wait_for(lambda: _up(url), timeout=60)
+        wait_for(lambda: _up(url), timeout=300)  # the OPC UA server builds its address space first (slow on a loaded machine)
         wait_for(lambda: httpx.get(f"{url}/api/v1/status").json()["last_seq"] >= 16, timeout=60)
         decisions = httpx.get(f"{url}/api/v1/reject", params={"after": 0, "limit": 16}).json()["items"]
+        plc_counters = _plc_result_counters(modbus_port, opcua_port)
+        newest = httpx.get(f"{url}/api/v1/reject/heartbeat").json()["last_seq"]
     finally:
         _stop(process, log)
+    assert all(0 < counter <= newest for counter in plc_counters), f"the demo serves Modbus and OPC UA: {plc_counters}"
     assert {d["model_version"] for d in decisions} == {"demo-1"}
     for decision in decisions:
         expected = "pass" if decision["source"].endswith("_good.png") else "reject"

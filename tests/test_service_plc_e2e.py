@@ -21,7 +21,7 @@ from tests.conftest import write_test_line
 from tests.live_server import LiveServer, free_port, wait_for
 
 PARTS = 40
-OPCUA_START_S = 180.0
+OPCUA_START_S = 300.0
 
 
 def u32(registers: list[int], at: int) -> int:

@@ -17,7 +17,7 @@ from gaikan.service.settings import ApiKey, Role, Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer, free_port, wait_for
 
-OPCUA_START_S = 180.0  # asyncua builds the standard address space at start: ~2 s, far more on a loaded machine
+OPCUA_START_S = 300.0  # asyncua builds the standard address space at start: ~2 s, far more on a loaded machine
 KEYS = {
     "line-plc": ("plc-key-0123456789", Role.PLC),
     "viewer": ("operator-key-0123456789", Role.OPERATOR),

@@ -21,7 +21,7 @@ class AsyncServer(Protocol):
 
 
 class ServerThread:
-    def __init__(self, name: str, server: AsyncServer, start_timeout_s: float = 60.0) -> None:
+    def __init__(self, name: str, server: AsyncServer, start_timeout_s: float = 300.0) -> None:
         self.name = name
         self.server = server
         self._start_timeout_s = start_timeout_s
@@ -34,9 +34,11 @@ class ServerThread:
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name=self.name, daemon=True)
         self._thread.start()
+        starting = self._run(self.server.start)
         try:
-            self._run(self.server.start).result(timeout=self._start_timeout_s)
+            starting.result(timeout=self._start_timeout_s)
         except BaseException:
+            starting.cancel()
             self._shutdown_loop()
             raise
         log.info("%s started", self.name)

@@ -38,6 +38,7 @@ from gaikan.service.settings import OpcUaSettings, Role
 log = logging.getLogger(__name__)
 
 NAMESPACE = "urn:gaikan:machine-vision"
+_UNSET = object()
 FULL_REFRESH_S = 1.0  # state and heartbeat are refreshed at least this often
 
 _PREOPERATIONAL = {"no_model", "no_camera"}  # not set up yet
@@ -75,6 +76,7 @@ class OpcUaAdapter:
         self._pki_dir = pki_dir
         self._server: Server | None = None
         self._values: dict[str, Node] = {}  # the variables the server keeps up to date, by path
+        self._written: dict[str, object] = {}  # the value last written to each
         self._event = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._emitted_upto = 0
@@ -222,13 +224,17 @@ class OpcUaAdapter:
         await self._event.trigger(message=f"result {decision.seq}: {decision.record.decision.value}")
 
     async def _set(self, name: str, value: object, kind: ua.VariantType) -> None:
-        node = self._values[name]
-        if name == "AckSeq":  # the setter runs before write_attribute_value first yields: no other write interleaves
-            assert self._server is not None
-            self._own_ack_value = ua.DataValue(ua.Variant(value, kind))
-            await self._server.iserver.aspace.write_attribute_value(node.nodeid, ua.AttributeIds.Value, self._own_ack_value)
+        """Write a variable if its value changed, straight into the address space (subscribers
+        are notified; no session, no write callbacks)."""
+        if self._written.get(name, _UNSET) == value:
             return
-        await node.write_value(ua.Variant(value, kind))
+        self._written[name] = value
+        assert self._server is not None
+        now = datetime.now(UTC)
+        data = ua.DataValue(ua.Variant(value, kind), SourceTimestamp=now, ServerTimestamp=now)
+        if name == "AckSeq":  # the setter runs before write_attribute_value first yields: no other write interleaves
+            self._own_ack_value = data
+        await self._server.iserver.aspace.write_attribute_value(self._values[name].nodeid, ua.AttributeIds.Value, data)
 
     # --- client actions ------------------------------------------------------------------
 
