@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(default=200.0, gt=0)
 
     api_keys: list[ApiKey] = Field(default_factory=list)
+    api_niceness: int = Field(
+        default=5, ge=0, le=19, description="How much nicer than the line process the API's request threads run (Linux)"
+    )
 
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

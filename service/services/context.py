@@ -11,6 +11,7 @@ from gaikan.service.line_client import LineClient, WatchdogConfig
 from gaikan.service.live_feed import LiveFeed
 from gaikan.service.registry import ModelRegistry, RuntimeOptions
 from gaikan.service.settings import Settings
+from gaikan.service.workers import lower_thread_priority
 
 
 @dataclass(slots=True)
@@ -42,7 +43,11 @@ class ApiContext:
         return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed)
 
     def start(self) -> None:
+        """Start the line process, then make this (the API's event loop) thread nicer: request
+        threads it starts later inherit that, so on a busy machine inspection comes first."""
         self.line.start()
+        if self.settings.api_niceness:
+            lower_thread_priority(self.settings.api_niceness)
 
     def stop(self) -> None:
         self.line.stop()
