@@ -63,13 +63,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float) -> Iterator[str]:
+def server(
+    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int
+) -> Iterator[str]:
     port = free_port()
     config = folder / f"gaikan-{port}.toml"
     overflow = "drop_oldest" if fps else "block"
     config.write_text(
         f'port = {port}\ndata_dir = "{folder / f"data-{port}"}"\ninitial_model = "{model}"\n'
-        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\nlog_level = "warning"\n'
+        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\napi_niceness = {api_niceness}\nlog_level = "warning"\n'
         f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\n' + (f"fps = {fps}\n" if fps else "")
     )
     log = (folder / f"server-{port}.log").open("wb")
@@ -196,6 +198,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model package (default: the shipped demo model)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--api-niceness", type=int, default=5, help="the server's api_niceness setting")
     args = parser.parse_args()
     model = args.model or shipped_demo_model()
     with tempfile.TemporaryDirectory(prefix="gaikan-bench-") as tmp:
@@ -204,11 +207,14 @@ def main() -> None:
         images = [read_image(path) for path in list_images(line)]
         bare = bare_fps(model, images, args.seconds / 2)
         camera_fps = round(0.6 * bare, 1)
-        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; {len(images)} demo frames\n")
+        print(
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; "
+            f"{len(images)} demo frames; api_niceness {args.api_niceness}\n"
+        )
         print(f"bare session (preprocess + run, batch 1): **{bare:.1f} fps**; camera at 60 %: {camera_fps} fps\n")
         print("| phase | decided fps | × bare | timeouts | dropped | latency p50 / p99 ms | saved | reader answers |")
         print("|---|---|---|---|---|---|---|---|")
-        with server(folder, model, line, fps=camera_fps, keep_pass_fraction=0.0, deadline_ms=1000) as url:
+        with server(folder, model, line, fps=camera_fps, keep_pass_fraction=0.0, deadline_ms=1000, api_niceness=args.api_niceness) as url:
             time.sleep(args.warmup)
             quiet = run_phase(url, args.seconds, with_readers=False)
             busy = run_phase(url, args.seconds, with_readers=True)
@@ -218,7 +224,7 @@ def main() -> None:
         print(row(f"camera {camera_fps} fps, {STATUS_PER_S} status/s + {SSE_CLIENTS} SSE + {POLLS_PER_S} Hz poller", phases[1], bare))
         # As fast as the line takes frames: every frame waits in the queue, so the deadline is
         # lifted; what counts is throughput.
-        with server(folder, model, line, fps=None, keep_pass_fraction=0.25, deadline_ms=10_000) as url:
+        with server(folder, model, line, fps=None, keep_pass_fraction=0.25, deadline_ms=10_000, api_niceness=args.api_niceness) as url:
             time.sleep(args.warmup)
             full = run_phase(url, args.seconds, with_readers=False)
             decisions = stream(url)

@@ -13,7 +13,6 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from gaikan.camera.factory import open_source
-from gaikan.camera.source import CameraState
 from gaikan.models.package import read_package_bytes
 from gaikan.service.evidence import DiskReserve
 from gaikan.service.evidence_process import EvidenceProcess
@@ -157,10 +156,6 @@ class Line:
         self.recorder.stop()
         self.evidence.stop()
         self.stores.engine.dispose()
-
-    @property
-    def camera_state(self) -> CameraState | None:
-        return self.pipeline.source.state if self.pipeline else None
 
     def fail_safe_reasons(self) -> list[str]:
         """Why the line is currently rejecting every part (empty when it inspects normally)."""

@@ -13,6 +13,7 @@ from gaikan.service.live_feed import LiveFeed
 from gaikan.service.registry import ModelRegistry, RuntimeOptions
 from gaikan.service.reject_stream import LineState, RejectStream, StreamLimits
 from gaikan.service.settings import Settings
+from gaikan.service.workers import lower_thread_priority
 
 
 def line_state(line: LineClient) -> LineState:
@@ -68,7 +69,11 @@ class ApiContext:
         return cls(settings=settings, stores=stores, uploads=uploads, line=line, feed=feed, reject=reject)
 
     def start(self) -> None:
+        """Start the line process, then make this (the API's event loop) thread nicer: request
+        threads it starts later inherit that, so on a busy machine inspection comes first."""
         self.line.start()
+        if self.settings.api_niceness:
+            lower_thread_priority(self.settings.api_niceness)
 
     def stop(self) -> None:
         self.line.stop()
