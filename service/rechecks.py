@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gaikan.service.decision import Outcome
+from gaikan.service.errors import InvalidInput, NotFound
 from gaikan.service.records import StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.storage.model_versions import ModelVersionStore
@@ -22,14 +23,12 @@ ESCAPES_NOTE = (
 )
 
 
-class RecheckError(Exception):
-    """A refused re-check; `status_code` is the HTTP status the API answers with."""
-
-    status_code = 422
+class RecheckError(InvalidInput):
+    """A refused re-check (the API answers 422 with the reason)."""
 
 
-class UnknownResult(RecheckError):
-    status_code = 404
+class UnknownResult(NotFound):
+    """No decision with this seq."""
 
 
 @dataclass(slots=True)

@@ -85,7 +85,7 @@ def test_bad_verdicts_are_refused_with_a_reason(server: LiveServer) -> None:
         forbidden = plc.put(f"/api/v1/results/{seq}/recheck", json={"verdict": "good"})
         unauthenticated = anonymous.put(f"/api/v1/results/{seq}/recheck", json={"verdict": "good"})
     assert cases.pop("unknown part").status_code == 404
-    assert cases.pop("type not listed").json()["detail"].startswith("unknown defect type 'dent'")
+    assert cases.pop("type not listed").json()["detail"][0]["msg"].startswith("unknown defect type 'dent'")
     assert all(response.status_code == 422 for response in cases.values()), {k: r.text for k, r in cases.items()}
     assert missing.status_code == 404, "nothing recorded by the refused requests"
     assert forbidden.status_code == 403 and unauthenticated.status_code == 401

@@ -48,7 +48,7 @@ def test_the_table_is_the_shipped_one(tmp_path: Path) -> None:
 
 def test_every_declared_field_reaches_the_api_and_the_csv() -> None:
     names = [f.name for f in DECISION_FIELDS]
-    assert list(DecisionOut.model_fields) == ["seq", *names, "has_image", "has_heatmap"]
+    assert list(DecisionOut.model_fields) == ["seq", *names, "has_image", "has_heatmap", "recheck"]
     for declared in DECISION_FIELDS:
         if declared.description:
             assert DecisionOut.model_fields[declared.name].description == declared.description

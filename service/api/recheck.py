@@ -8,16 +8,18 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from gaikan.service.api.deps import Reader
-from gaikan.service.api.schemas import DecisionOut, RecheckOut, utc
-from gaikan.service.rechecks import DEFECT_TYPE_PATTERN, ESCAPES_NOTE, RecheckError, Rechecks, Summary, Tally
+from gaikan.service.api.deps import BrowserReader, Reader
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses, unprocessable
+from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, RecheckOut, utc
+from gaikan.service.errors import NotFound
+from gaikan.service.rechecks import DEFECT_TYPE_PATTERN, ESCAPES_NOTE, Rechecks, Summary, Tally
 from gaikan.service.records import StoredDecision
 from gaikan.service.storage.rechecks import Finding
 
-router = APIRouter(prefix="/api/v1", tags=["recheck"])
+router = APIRouter(prefix="/api/v1", tags=["recheck"], responses=AUTH_ERRORS)
 
 
 def get_rechecks(request: Request) -> Rechecks:
@@ -110,28 +112,24 @@ def _summary_out(summary: Summary, since: float | None, until: float, model: str
     )
 
 
-def _refused(error: RecheckError) -> HTTPException:
-    return HTTPException(status_code=error.status_code, detail=str(error))
+Seq = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="The decision's seq")]
 
 
-@router.put("/results/{seq}/recheck", response_model=RecheckOut, summary="Record what a person found on a part")
-def put_recheck(seq: int, body: RecheckIn, rechecks: RechecksDep, who: Reader) -> RecheckOut:
-    try:
-        return RecheckOut.of(
-            rechecks.record(seq, finding=body.verdict, defect_type=body.defect_type, note=body.note, actor=who.name)
-        )
-    except RecheckError as error:
-        raise _refused(error) from error
+@router.put(
+    "/results/{seq}/recheck",
+    response_model=RecheckOut,
+    summary="Record what a person found on a part",
+    responses=error_responses(400, 404, 422),
+)
+def put_recheck(seq: Seq, body: RecheckIn, rechecks: RechecksDep, who: Reader) -> RecheckOut:
+    return RecheckOut.of(rechecks.record(seq, finding=body.verdict, defect_type=body.defect_type, note=body.note, actor=who.name))
 
 
-@router.get("/results/{seq}/recheck", response_model=RecheckOut, summary="The re-check verdict on a part")
-def get_recheck(seq: int, rechecks: RechecksDep, _: Reader) -> RecheckOut:
-    try:
-        recheck = rechecks.get(seq)
-    except RecheckError as error:
-        raise _refused(error) from error
+@router.get("/results/{seq}/recheck", response_model=RecheckOut, summary="The re-check verdict on a part", responses=error_responses(404))
+def get_recheck(seq: Seq, rechecks: RechecksDep, _: Reader) -> RecheckOut:
+    recheck = rechecks.get(seq)
     if recheck is None:
-        raise HTTPException(status_code=404, detail=f"result {seq} has not been re-checked")
+        raise NotFound(f"result {seq} has not been re-checked")
     return RecheckOut.of(recheck)
 
 
@@ -139,9 +137,9 @@ def get_recheck(seq: int, rechecks: RechecksDep, _: Reader) -> RecheckOut:
 def queue(
     rechecks: RechecksDep,
     _: Reader,
-    since: Annotated[AwareDatetime | None, Query(description="Only parts decided at or after (e.g. the shift start)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Only parts decided at or after (e.g. the shift start)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    after_seq: Annotated[int, Query(ge=0, description="Only parts with a larger seq (paging)")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=INT64_MAX, description="Only parts with a larger seq (paging)")] = 0,
 ) -> QueueOut:
     items, pending = rechecks.queue(since=since.timestamp() if since else None, limit=limit, after_seq=after_seq)
     return QueueOut(items=decisions_out(rechecks, items), pending=pending)
@@ -156,16 +154,16 @@ def defect_types(
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[float | None, float]:
     if since and until and since >= until:
-        raise HTTPException(status_code=422, detail="`since` must be before `until`")
+        raise unprocessable("`since` must be before `until`", "query", "until")
     return (since.timestamp() if since else None, until.timestamp() if until else time.time())
 
 
-SinceQuery = Annotated[AwareDatetime | None, Query(description="Decided at or after (ISO 8601 with zone)")]
-UntilQuery = Annotated[AwareDatetime | None, Query(description="Decided before (ISO 8601 with zone; default now)")]
+SinceQuery = Annotated[IsoDateTime | None, Query(description="Decided at or after (ISO 8601 with zone)")]
+UntilQuery = Annotated[IsoDateTime | None, Query(description="Decided before (ISO 8601 with zone; default now)")]
 ModelQuery = Annotated[str | None, Query(max_length=64, description="Only this model version")]
 
 
-@router.get("/recheck/summary", response_model=SummaryOut, summary="The line's confusion matrix from re-checks")
+@router.get("/recheck/summary", response_model=SummaryOut, summary="The line's confusion matrix from re-checks", responses=error_responses(422))
 def summary(rechecks: RechecksDep, _: Reader, since: SinceQuery = None, until: UntilQuery = None, model: ModelQuery = None) -> SummaryOut:
     start, end = _period(since, until)
     return _summary_out(rechecks.summary(since=start, until=end, model=model), start, end, model)
@@ -174,9 +172,14 @@ def summary(rechecks: RechecksDep, _: Reader, since: SinceQuery = None, until: U
 SUMMARY_CSV_COLUMNS = ("group", "key", *TallyOut.model_fields)
 
 
-@router.get("/recheck/summary.csv", summary="The confusion matrix as CSV", response_class=Response)
+@router.get(
+    "/recheck/summary.csv",
+    summary="The confusion matrix as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}, **error_responses(422)},
+)
 def summary_csv(
-    rechecks: RechecksDep, _: Reader, since: SinceQuery = None, until: UntilQuery = None, model: ModelQuery = None
+    rechecks: RechecksDep, _: BrowserReader, since: SinceQuery = None, until: UntilQuery = None, model: ModelQuery = None
 ) -> Response:
     start, end = _period(since, until)
     result = rechecks.summary(since=start, until=end, model=model)

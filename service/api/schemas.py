@@ -164,12 +164,17 @@ class AckIn(BaseModel):
     seq: int = Field(ge=0, le=INT64_MAX, strict=True, description="Every decision up to and including this seq has been handled")
 
 
-class ThresholdsIn(BaseModel):
-    """New thresholds for the active model. Numbers only (no strings, no booleans), finite."""
+class ThresholdValues(BaseModel):
+    """Thresholds as a request states them. Numbers only (no strings, no booleans), finite."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     reject: float = Field(description="Scores at or above this are rejected")
     review: float | None = Field(default=None, description="Optional lower bound of the review band; below `reject`")
+
+
+class ThresholdsIn(ThresholdValues):
+    """New thresholds for the active model."""
+
     force: bool = Field(
         default=False,
         description="Accept thresholds outside the model's plausible score range (recorded in the audit trail)",
@@ -231,8 +236,10 @@ class ClassifyIn(BaseModel):
     """Scores to judge against thresholds (e.g. the thresholds an engineer is trying out)."""
 
     model_config = ConfigDict(extra="forbid")
-    thresholds: Thresholds
-    scores: list[float] = Field(max_length=10_000, description="Finite scores (checked by the route, so the answer never echoes a NaN)")
+    thresholds: ThresholdValues
+    scores: list[Annotated[float, Field(strict=True)]] = Field(
+        max_length=10_000, description="Finite scores, numbers only (checked by the route, so the answer never echoes a NaN)"
+    )
 
 
 class ClassifyOut(BaseModel):
