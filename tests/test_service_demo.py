@@ -84,7 +84,12 @@ def test_demo_rejects_defects_passes_good_parts_and_restarts_on_its_own_data(tmp
     process = _run_demo(data_dir, port, log)
     try:
         wait_for(lambda: _up(url), timeout=60)
-        status = wait_for(lambda: (s := httpx.get(f"{url}/api/v1/status").json())["last_seq"] > last_seq + 4 and s, timeout=60)
+        # The API answers while the line process starts: wait until the line reports the model it
+        # restored from the store (the first run may have stored more parts after `last_seq`).
+        status = wait_for(
+            lambda: (s := httpx.get(f"{url}/api/v1/status").json())["last_seq"] > last_seq + 4 and s["active_model"] is not None and s,
+            timeout=60,
+        )
         models = httpx.get(f"{url}/api/v1/models").json()
     finally:
         _stop(process, log)
