@@ -42,12 +42,15 @@ from gaikan.models.thresholds import Thresholds
 # scores above their median (see `initial_thresholds`).
 THRESHOLD_SPREADS = 2.0
 
+# What `gaikan train` trains without `--arch` (why: README, models section).
+DEFAULT_ARCHITECTURE = "patchcore"
+
 
 class TrainSettings(BaseModel):
     """Everything that decides what a training run produces (recorded in the manifest)."""
 
     model_config = ConfigDict(extra="forbid")
-    arch: str
+    arch: str = DEFAULT_ARCHITECTURE
     height: int = Field(256, ge=16, le=4096)
     width: int = Field(256, ge=16, le=4096)
     resize: Literal["stretch", "center_crop"] = "stretch"

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gaikan.models.train import DEFAULT_ARCHITECTURE
+
 if TYPE_CHECKING:
     from gaikan.models.evaluate import ScoredDataset
     from gaikan.models.package import ModelPackage
@@ -242,8 +244,8 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="MVTec-AD-layout folder (train/good; test/* optional)")],
-    arch: Annotated[str, typer.Option(help="patchcore | ae | ae-ssim | ae-projected | efficientgan")],
     out: Annotated[Path, typer.Option(help="Model package to write (.zip)")],
+    arch: Annotated[str, typer.Option(help="patchcore | simplenet | ae | ae-ssim | ae-projected | efficientgan")] = DEFAULT_ARCHITECTURE,
     image_size: Annotated[str, typer.Option(help="Model input: S (square) or HxW")] = "256",
     resize: Annotated[str, typer.Option(help="stretch | center_crop")] = "stretch",
     colour: Annotated[str, typer.Option(help="auto (grey when all training images are grey) | rgb | gray")] = "auto",
