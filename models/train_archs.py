@@ -27,6 +27,7 @@ def _registry() -> dict[str, Architecture]:
     from gaikan.models.train_ae import AutoencoderOptions, ProjectedOptions, fit_ae, fit_ae_projected, fit_ae_ssim
     from gaikan.models.train_gan import EfficientGanOptions, fit_efficientgan
     from gaikan.models.train_patchcore import PatchCoreOptions, fit_patchcore
+    from gaikan.models.train_simplenet import SimpleNetOptions, fit_simplenet
 
     entries = [
         Architecture(
@@ -34,6 +35,12 @@ def _registry() -> dict[str, Architecture]:
             "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
             PatchCoreOptions,
             fit_patchcore,
+        ),
+        Architecture(
+            "simplenet",
+            "SimpleNet: EfficientNet-Lite features, learned adaptor, discriminator against feature noise; no search",
+            SimpleNetOptions,
+            fit_simplenet,
         ),
         Architecture("ae", "convolutional autoencoder, L2 loss; map = squared error", AutoencoderOptions, fit_ae),
         Architecture("ae-ssim", "convolutional autoencoder, SSIM loss; map = 1 - SSIM", AutoencoderOptions, fit_ae_ssim),

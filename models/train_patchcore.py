@@ -1,4 +1,4 @@
-"""Fitting PatchCore: extract Lite0 features of the good training images (with the scoring
+"""Fitting PatchCore: extract EfficientNet-Lite features of the good training images (with the scoring
 module's own `embed`), pick a greedy k-center coreset of at most `bank_size` of them, and put that
 bank into the module.
 

@@ -2,7 +2,7 @@
 of good-image features, computed inside the graph by matrix products, so serving is one ONNX
 Runtime call.
 
-    image uint8 NHWC -> (x - 127) / 128 -> Lite0 features (N, D, h, w)
+    image uint8 NHWC -> (x - 127) / 128 -> EfficientNet-Lite features (N, D, h, w)
       -> |q|^2 + min over the bank of (|b|^2 - 2 q.b)   (one MatMul against the bank), sqrt
       -> (N, 1, h, w) -> Gaussian (sigma 4 input pixels) -> bilinear to input size
       -> anomaly_map (N, H, W); score = max of the map
