@@ -29,9 +29,10 @@ from gaikan.models.preprocess import map_to_image, read_image
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.synthetic import write_dataset
 from gaikan.models.train import TrainSettings, train_package
+from gaikan.models.train_archs import architecture_names
 
 COOKIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "l4v_cookies"
-ALL_ARCHS = ("patchcore", "ae", "ae-ssim", "ae-projected", "efficientgan")
+ALL_ARCHS = tuple(architecture_names())  # every registered architecture
 
 
 @dataclass

@@ -22,12 +22,21 @@ class ArchitectureEntry:
     parity_tolerance: float = 1e-3
 
 
+# What `gaikan train` trains without `--arch` (why: README, models section).
+DEFAULT_ARCHITECTURE = "patchcore"
+
 ARCHITECTURES: tuple[ArchitectureEntry, ...] = (
     ArchitectureEntry(
         "patchcore",
         "PatchCore on ImageNet EfficientNet-Lite0 features; nearest-neighbour search in the graph",
         "gaikan.models.train_patchcore:PatchCoreOptions",
         "gaikan.models.train_patchcore:fit_patchcore",
+    ),
+    ArchitectureEntry(
+        "simplenet",
+        "SimpleNet: EfficientNet-Lite features, learned adaptor, discriminator against feature noise; no search",
+        "gaikan.models.train_simplenet:SimpleNetOptions",
+        "gaikan.models.train_simplenet:fit_simplenet",
     ),
     ArchitectureEntry(
         "ae",

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gaikan.models.architectures import DEFAULT_ARCHITECTURE
 from gaikan.models.calibrate import just_above
 from gaikan.models.dataset import fingerprint, train_images
 from gaikan.models.metrics import score_stats
@@ -48,12 +49,11 @@ THRESHOLD_RULE = (
     f"reject = max + {THRESHOLD_SPREADS:g} x (max - p50) (at least 5 % of |max| above it)"
 )
 
-
 class TrainSettings(BaseModel):
     """Everything that decides what a training run produces (recorded in the manifest)."""
 
     model_config = ConfigDict(extra="forbid")
-    arch: str
+    arch: str = DEFAULT_ARCHITECTURE
     height: int = Field(256, ge=16, le=4096)
     width: int = Field(256, ge=16, le=4096)
     resize: Literal["stretch", "center_crop"] = "stretch"

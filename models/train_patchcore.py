@@ -1,4 +1,4 @@
-"""Fitting PatchCore: extract Lite0 features of the good training images (with the scoring
+"""Fitting PatchCore: extract EfficientNet-Lite features of the good training images (with the scoring
 module's own `embed`), pick a greedy k-center coreset of at most `bank_size` of them, and put that
 bank into the module.
 
@@ -10,10 +10,14 @@ the centres chosen so far.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from gaikan.models.nets.backbone import SIZE_MULTIPLE, Lite0Features
+from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
 from gaikan.models.nets.patchcore import PatchCore
 from gaikan.models.train_context import Deadline, TrainContext, batches, to_tensor
 
@@ -26,6 +30,7 @@ class PatchCoreOptions(BaseModel):
         250_000, ge=64, description="most training patches the coreset is chosen from (a random, per-image even sample)"
     )
     batch_size: int = Field(8, ge=1, le=256)
+    backbone: Literal[tuple(BACKBONES)] = Field("lite0", description="shipped ImageNet EfficientNet-Lite network")  # type: ignore[valid-type]
 
 
 def fit_patchcore(context: TrainContext) -> PatchCore:
@@ -33,9 +38,9 @@ def fit_patchcore(context: TrainContext) -> PatchCore:
     for side in (context.height, context.width):
         if side % SIZE_MULTIPLE:
             raise ValueError(f"patchcore needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
-    model = PatchCore(Lite0Features(), context.height, context.width, context.channels).to(context.device).eval()
+    model = PatchCore(LiteFeatures(options.backbone), context.height, context.width, context.channels).to(context.device).eval()
     generator = torch.Generator(device="cpu").manual_seed(context.seed)
-    patches = extract_patches(model, context, options.batch_size, options.max_patches, generator)
+    patches = extract_patches(model.embed, context.train, context, options.batch_size, options.max_patches, generator)
     chosen = greedy_coreset(
         patches, options.bank_size, options.projection_dims, generator, context.deadline, context
     )
@@ -46,19 +51,24 @@ def fit_patchcore(context: TrainContext) -> PatchCore:
 
 @torch.no_grad()
 def extract_patches(
-    model: PatchCore, context: TrainContext, batch_size: int, max_patches: int, generator: torch.Generator
+    embed: Callable[[torch.Tensor], torch.Tensor],
+    images: np.ndarray,
+    context: TrainContext,
+    batch_size: int,
+    max_patches: int,
+    generator: torch.Generator,
 ) -> torch.Tensor:
-    """(P, D) features of the training patches, on the fit device: all of them, or when there are
-    more than `max_patches`, the same random number from every image (memory and coreset time
-    stay bounded on big training sets)."""
+    """(P, D) local features `embed` gives for `images` (N, H, W, C uint8), on the fit device: all
+    of them, or when there are more than `max_patches`, the same random number from every image
+    (memory and coreset time stay bounded on big training sets)."""
     chunks = []
     per_image: int | None = None
-    with context.progress(len(context.train), "patchcore features") as bar:
-        for batch in batches(context.train, batch_size):
-            feats = model.embed(to_tensor(batch, context.device))
+    with context.progress(len(images), "features") as bar:
+        for batch in batches(images, batch_size):
+            feats = embed(to_tensor(batch, context.device))
             n, d, h, w = feats.shape
             if per_image is None:
-                per_image = min(h * w, -(-max_patches // len(context.train)))
+                per_image = min(h * w, -(-max_patches // len(images)))
             rows = feats.permute(0, 2, 3, 1).reshape(n, h * w, d)
             if per_image < h * w:
                 keep = torch.stack([torch.randperm(h * w, generator=generator)[:per_image] for _ in range(n)])

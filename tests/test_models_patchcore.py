@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gaikan.models.nets.backbone import Lite0Features, load_efficientnet_lite0
+from gaikan.models.nets.backbone import LiteFeatures, load_efficientnet_lite
 from gaikan.models.package import read_package
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.train import TrainResult
@@ -23,13 +23,28 @@ def trained(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_backbone_is_the_pretrained_lite0_truncated_after_block_10() -> None:
-    full = load_efficientnet_lite0()
-    features = Lite0Features(network=full)
+    full = load_efficientnet_lite("lite0")
+    features = LiteFeatures("lite0", network=full)
     assert len(features.blocks) == 11 and features.channels == 40 + 112 and features.stride == 8
     # The kept weights are the pretrained ones (not a fresh initialisation).
     assert torch.equal(features.blocks[10]._project_conv.weight, full._blocks[10]._project_conv.weight)
     out = features(torch.zeros(1, 3, 64, 96))
     assert out.shape == (1, 152, 8, 12)
+
+
+@pytest.mark.parametrize(("name", "blocks", "channels"), [("lite1", 21, 40 + 112), ("lite2", 21, 48 + 120)])
+def test_bigger_shipped_backbones_tap_the_same_strides(name: str, blocks: int, channels: int) -> None:
+    full = load_efficientnet_lite(name)
+    assert len(full._blocks) == blocks
+    features = LiteFeatures(name, network=full)
+    assert features.channels == channels and features.stride == 8
+    assert torch.equal(features.blocks[14]._project_conv.weight, full._blocks[14]._project_conv.weight)
+    assert features(torch.zeros(1, 3, 64, 96)).shape == (1, channels, 8, 12)
+
+
+def test_unknown_backbone_is_refused() -> None:
+    with pytest.raises(ValueError, match="lite0, lite1, lite2"):
+        load_efficientnet_lite("resnet50")
 
 
 def test_defects_outscore_good_parts(trained: TrainResult, synthetic_dataset: Path) -> None:

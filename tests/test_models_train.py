@@ -13,7 +13,7 @@ from gaikan.models.calibrate import just_above
 from gaikan.models.package import InputSpec, ModelPackage, OutputSpec, PackageError, build_manifest, read_package, with_changes
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.synthetic import write_dataset
-from gaikan.models.train import detect_colour, holdout_split, initial_thresholds, score_stats
+from gaikan.models.train import DEFAULT_ARCHITECTURE, detect_colour, holdout_split, initial_thresholds, score_stats
 from gaikan.service.cli import app
 from tests.model_training import train_tiny
 
@@ -122,3 +122,14 @@ def test_cli_trains_a_package_and_names_bad_options(synthetic_dataset: Path, tmp
     assert no_data.exit_code == 2 and "train/good" in no_data.output
     bad_size = runner.invoke(app, [*args[:-2], "60", "--quiet"])
     assert bad_size.exit_code == 2 and "multiple of 16" in bad_size.output
+
+
+def test_cli_without_arch_trains_the_default_architecture(synthetic_dataset: Path, tmp_path: Path) -> None:
+    from gaikan.models.train_archs import architecture_names
+
+    assert DEFAULT_ARCHITECTURE in architecture_names()
+    out = tmp_path / "default.zip"
+    args = ["train", "--data", str(synthetic_dataset), "--out", str(out), "--image-size", "64", "--epochs", "1", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert read_package(out).manifest.architecture == DEFAULT_ARCHITECTURE

@@ -2,7 +2,7 @@
 of good-image features, computed inside the graph by matrix products, so serving is one ONNX
 Runtime call.
 
-    image uint8 NHWC -> (x - 127) / 128 -> Lite0 features (N, D, h, w)
+    image uint8 NHWC -> (x - 127) / 128 -> EfficientNet-Lite features (N, D, h, w)
       -> |q|^2 + min over the bank of (|b|^2 - 2 q.b)   (one MatMul against the bank), sqrt
       -> (N, 1, h, w) -> Gaussian (sigma 4 input pixels) -> bilinear to input size
       -> anomaly_map (N, H, W); score = max of the map
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gaikan.models.nets.backbone import LITE0_MEAN, LITE0_STD, Lite0Features
+from gaikan.models.nets.backbone import LITE_MEAN, LITE_STD, LiteFeatures
 from gaikan.models.nets.layers import ImageInput, MapHead
 
 MAP_SIGMA = 4.0
@@ -29,9 +29,9 @@ class PatchCore(nn.Module):
     computation the scores use), then `set_bank` fills it.
     """
 
-    def __init__(self, features: Lite0Features, height: int, width: int, channels: int) -> None:
+    def __init__(self, features: LiteFeatures, height: int, width: int, channels: int) -> None:
         super().__init__()
-        self.input = ImageInput(LITE0_MEAN, LITE0_STD, channels_in=channels, channels_out=3)
+        self.input = ImageInput(LITE_MEAN, LITE_STD, channels_in=channels, channels_out=3)
         self.features = features
         self.register_buffer("bank_t", torch.zeros(features.channels, 0))  # (D, M) = -2 x bank, transposed
         self.register_buffer("bank_sq", torch.zeros(1, 0))  # (1, M) = squared norms of the bank rows

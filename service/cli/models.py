@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gaikan.models.architectures import ARCHITECTURES, architecture_entry
+from gaikan.models.architectures import ARCHITECTURES, DEFAULT_ARCHITECTURE, architecture_entry
 from gaikan.service.cli.exits import fail, failures, usage
 from gaikan.service.cli.options import parse_sets, registry_help
 
@@ -175,10 +175,10 @@ def _known_architecture(name: str) -> str:
 @app.command(epilog=registry_help("Architectures (--arch):", {entry.name: entry.summary for entry in ARCHITECTURES}))
 def train(
     data: Annotated[Path, typer.Option(help="MVTec-AD-layout folder (train/good; test/* optional)")],
+    out: Annotated[Path, typer.Option(help="Model package to write (.zip)")],
     arch: Annotated[
         str, typer.Option(help=" | ".join(entry.name for entry in ARCHITECTURES), callback=_known_architecture)
-    ],
-    out: Annotated[Path, typer.Option(help="Model package to write (.zip)")],
+    ] = DEFAULT_ARCHITECTURE,
     image_size: Annotated[str, typer.Option(help="Model input: S (square) or HxW")] = "256",
     resize: Annotated[str, typer.Option(help="stretch | center_crop")] = "stretch",
     colour: Annotated[str, typer.Option(help="auto (grey when all training images are grey) | rgb | gray")] = "auto",
@@ -192,7 +192,8 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Architecture option KEY=VALUE (repeatable)")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars")] = False,
 ) -> None:
-    """Train a good-only model on DATA/train/good and write a validated model package."""
+    """Train a good-only model on DATA/train/good and write a validated model package (without
+    --arch: the default architecture, see the README's models section)."""
     from pydantic import ValidationError
 
     from gaikan.models.dataset import DatasetError
