@@ -34,11 +34,15 @@ def _decision(item: dict) -> dict:
 
 
 def _stream(url: str, after: int = 0) -> list[dict]:
+    """Every decision after `after`, oldest first, up to the newest one stored when the last page
+    was read (the line keeps deciding, so "until a page is empty" might never come)."""
     items: list[dict] = []
-    while page := httpx.get(f"{url}/api/v1/reject", params={"after": after, "limit": 500}, timeout=10).json()["items"]:
+    while True:
+        page = httpx.get(f"{url}/api/v1/reject", params={"after": after, "limit": 500}, timeout=10).json()["items"]
         items += page
+        if len(page) < 500:
+            return items
         after = page[-1]["seq"]
-    return items
 
 
 @pytest.mark.slow
