@@ -41,11 +41,13 @@ def test_register_handshake_dequeues_in_order_and_shares_the_ack_with_rest(tmp_p
     settings = modbus_settings(tmp_path, template_model_file, 5)
     with LiveServer(settings) as server, server.client() as http:
         wait_for(lambda: http.get("/api/v1/status").json()["last_seq"] >= 5)
+        # the line process reports the finished replay in its next snapshot (5 Hz)
+        wait_for(lambda: "pipeline_stopped" in http.get("/api/v1/status").json()["fail_safe"])
         expected = http.get("/api/v1/reject", params={"after": 0}).json()["items"]
         plc = ModbusTcpClient("127.0.0.1", port=settings.plc.modbus.port)
         assert plc.connect()
         try:
-            registers = read_map(plc)
+            registers = wait_for(lambda: (r := read_map(plc))[FAIL_SAFE] and r, timeout=10)
             assert u32(registers, RESULT_COUNTER) == expected[-1]["seq"]
             assert registers[WAITING] == 5 and registers[MODEL_INDEX] == 1
             assert registers[FAIL_SAFE] == fail_safe_bits(("pipeline_stopped",)), "a finished replay has stopped the line"
