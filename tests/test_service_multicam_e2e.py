@@ -6,10 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from pymodbus.client import ModbusTcpClient
+
 from gaikan.service.pipeline import Overflow
+from gaikan.service.plc.modbus import OLDEST_SEQ, REASON, REASON_CODES, VERDICT_CODES, VIEW_REGISTERS, VIEW_VERDICTS
 from gaikan.service.settings import Settings
 from tests.conftest import write_test_line
-from tests.live_server import LiveServer, wait_for
+from tests.live_server import LiveServer, free_port, wait_for
 
 PARTS = 10
 
@@ -37,12 +40,23 @@ def test_a_station_of_three_views_decides_each_part_from_all_of_them(tmp_path: P
         initial_model=template_model_file,
         overflow=Overflow.BLOCK,
         deadline_ms=1500,
+        plc={"modbus": {"enabled": True, "port": free_port()}},
     )
     with LiveServer(settings) as server, server.client() as client:
         wait_for(lambda: client.get("/api/v1/reject/heartbeat").json()["last_seq"] >= PARTS, timeout=60)
         page = client.get("/api/v1/reject", params={"after": 0, "limit": 100}).json()
         status = wait_for(lambda: (s := client.get("/api/v1/status").json())["stations"][0]["parts"] == PARTS and s)
+        # The Modbus map carries the oldest part's verdict per view (registers 12-19).
+        plc = ModbusTcpClient("127.0.0.1", port=settings.plc.modbus.port)
+        assert plc.connect()
+        try:
+            registers = plc.read_holding_registers(0, count=VIEW_VERDICTS + VIEW_REGISTERS, device_id=1).registers
+        finally:
+            plc.close()
     parts = page["items"]
+    oldest = parts[0]
+    assert registers[OLDEST_SEQ + 1] == oldest["seq"] and registers[REASON] == REASON_CODES[oldest["reason"]]
+    assert registers[VIEW_VERDICTS : VIEW_VERDICTS + VIEW_REGISTERS] == [VERDICT_CODES[v["decision"]] for v in oldest["views"]] + [0] * 5
     assert len(parts) == PARTS, [p["frame_id"] for p in parts]  # one decision per part, none per view
     assert all(p["camera_id"] == "st1" for p in parts)
     for part in parts:
