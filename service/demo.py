@@ -53,6 +53,7 @@ def demo_plc(opcua_port: int, modbus_port: int) -> dict[str, object]:
     }
 
 
+VIKY_DEVICES = 3
 VIEW_NAMES = ("top", "side", "front", "back", "left", "right", "bottom", "oblique")
 
 
@@ -63,6 +64,8 @@ def demo_station(views: int, line: Path, fps: float, kind: str = "replay") -> di
     if not 2 <= views <= len(VIEW_NAMES):
         raise ValueError(f"a demo station has 2 to {len(VIEW_NAMES)} views, not {views}")
     names = VIEW_NAMES[:views]
+    if kind == "genicam" and views > VIKY_DEVICES:
+        raise ValueError(f"the simulated GenICam producer (viky.cti) has {VIKY_DEVICES} devices, not {views}")
     if kind == "genicam":
         cameras = [{"camera": GenICamConfig(cti=["viky"], camera_id=f"viky-{name}", index=i)} for i, name in enumerate(names)]
     else:
