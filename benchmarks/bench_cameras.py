@@ -113,7 +113,7 @@ def memory_line(count: int, fps: float, seconds: float, model: Path, folder: Pat
         stations=[station(ids)],
         initial_model=model,
         keep_pass_fraction=0.0,
-        overflow=Overflow.DROP_OLDEST,
+        overflow=Overflow.REJECT,  # triggered: every frame is a part; one that cannot queue is a timeout reject
         max_batch=max(4, count),
     )
     decisions, line, window_s = run(settings, seconds, source)

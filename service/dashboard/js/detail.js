@@ -1,5 +1,6 @@
 // The detail of one part: full image, heatmap, score, reason, model version, time.
 
+import { showViews } from './cameras.js';
 import { byId, el } from './dom.js';
 import { imageUrls } from './evidence.js';
 
@@ -91,6 +92,7 @@ export class DetailDialog {
       ['detail.source', decision.source || '–', 'source'],
     ];
     if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
+    showViews(byId('detail-views'), decision, texts);
     byId('detail-facts').replaceChildren(
       ...facts.map(([label, value, name]) => el('div', { dataset: { fact: name } }, [el('dt', { text: texts.t(label) }), el('dd', { text: value })])),
     );
