@@ -75,7 +75,8 @@ def demo_station(views: int, line: Path, fps: float, kind: str = "replay") -> di
         "views": [{"name": name, "camera": entry["camera"].camera_id} for name, entry in zip(names, cameras, strict=True)],
         "match": "arrival" if kind == "genicam" else "part_id",
     }
-    return {"cameras": cameras, "stations": [station]}
+    # replayed views are on one trigger: every frame is a part, one that cannot queue is a timeout reject
+    return {"cameras": cameras, "stations": [station], **({} if kind == "genicam" else {"overflow": "reject"})}
 
 
 def demo_settings(

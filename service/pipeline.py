@@ -140,7 +140,7 @@ class Inference:
 
     def _score_batch(self, picked: list[Picked[Frame]]) -> None:
         jobs = [(self._owners[id(lane)], frame) for lane, frame in picked]
-        jobs = [(pipeline, frame) for pipeline, frame in jobs if pipeline._tracker.is_pending(frame.frame_id)]
+        jobs = [(pipeline, frame) for pipeline, frame in jobs if pipeline.is_pending(frame)]
         if not jobs:
             return
         try:
@@ -302,6 +302,10 @@ class Pipeline:
     @property
     def in_flight(self) -> int:
         return len(self._tracker)
+
+    def is_pending(self, frame: Frame) -> bool:
+        """The frame's part is still waiting for its decision (not timed out, not dropped)."""
+        return self._tracker.is_pending(frame.frame_id)
 
     # -- acquisition -----------------------------------------------------------------------
     def _acquire_loop(self, _: threading.Event) -> None:
