@@ -133,3 +133,17 @@ views = [{{ name = "top", camera = "top" }}, {{ name = "side", camera = "side" }
     assert settings.line_id == "press-3"
     assert [(e.camera_id, e.model_version) for e in settings.camera_entries] == [("top", None), ("side", "side-2")]
     assert settings.stations[0].match == "arrival" and settings.stations[0].views[1].camera == "side"
+
+
+def test_the_demo_station_has_one_view_per_camera_on_one_trigger(tmp_path: Path) -> None:
+    from gaikan.service.demo import demo_station
+
+    settings = Settings(**demo_station(4, tmp_path, fps=15))
+    assert [entry.camera_id for entry in settings.camera_entries] == ["demo-top", "demo-side", "demo-front", "demo-back"]
+    station = settings.stations[0]
+    assert station.match == "part_id" and [v.name for v in station.views] == ["top", "side", "front", "back"]
+    assert settings.overflow.value == "reject" and all(entry.model_version is None for entry in settings.camera_entries)
+    viky = Settings(**demo_station(3, tmp_path, fps=15, kind="genicam"))
+    assert viky.stations[0].match == "arrival" and [e.camera.index for e in viky.camera_entries] == [0, 1, 2]
+    with pytest.raises(ValueError, match="3 devices"):
+        demo_station(4, tmp_path, fps=15, kind="genicam")
