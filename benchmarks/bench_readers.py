@@ -69,10 +69,11 @@ def server(
     port = free_port()
     config = folder / f"gaikan-{port}.toml"
     overflow = "drop_oldest" if fps else "block"
+    pace = fps if fps else '"unpaced"'  # TOML has no null
     config.write_text(
         f'port = {port}\ndata_dir = "{folder / f"data-{port}"}"\ninitial_model = "{model}"\n'
         f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\napi_niceness = {api_niceness}\nlog_level = "warning"\n'
-        f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\n' + (f"fps = {fps}\n" if fps else "")
+        f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\nfps = {pace}\n'
     )
     log = (folder / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
