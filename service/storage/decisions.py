@@ -50,10 +50,11 @@ class DecisionStore:
         with self._engine.connect() as connection:
             return [_from_row(row) for row in connection.execute(query)]
 
-    def count_after(self, seq: int) -> int:
-        """How many decisions have seq > `seq`."""
+    def count_between(self, after: int, upto: int) -> int:
+        """How many decisions have `after` < seq <= `upto` (an index range: cheap for a short one)."""
+        query = select(func.count()).where(decisions.c.seq > after, decisions.c.seq <= upto)
         with self._engine.connect() as connection:
-            return int(connection.execute(select(func.count()).where(decisions.c.seq > seq)).scalar() or 0)
+            return int(connection.execute(query).scalar() or 0)
 
     def page(
         self,
