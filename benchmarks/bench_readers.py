@@ -36,6 +36,7 @@ from gaikan.models.package import read_package
 from gaikan.models.preprocess import prepare_batch, read_image
 from gaikan.models.runtime import OnnxModel
 from gaikan.service.demo import ensure_demo_line, shipped_demo_model
+from gaikan.service.settings import Settings
 from gaikan.camera.replay import list_images
 
 STATUS_PER_S = 100
@@ -65,15 +66,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int
+    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int | None
 ) -> Iterator[tuple[str, int]]:
     port = free_port()
     config = folder / f"gaikan-{port}.toml"
     overflow = "drop_oldest" if fps else "block"
     pace = fps if fps else '"unpaced"'  # TOML has no null
+    niceness = f"api_niceness = {api_niceness}\n" if api_niceness is not None else ""
     config.write_text(
         f'port = {port}\ndata_dir = "{folder / f"data-{port}"}"\ninitial_model = "{model}"\n'
-        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\napi_niceness = {api_niceness}\nlog_level = "warning"\n'
+        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\n{niceness}log_level = "warning"\n'
         f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\nfps = {pace}\n'
     )
     log = (folder / f"server-{port}.log").open("wb")
@@ -266,12 +268,12 @@ def run_phase(
 
 def cpu_row(label: str, phase: Phase) -> str:
     cpu, seconds = phase.cpu_s, phase.decisions / phase.decided_fps if phase.decided_fps else float("nan")
-    requests = phase.answered.get("status", 0) + phase.answered.get("poll", 0)
-    per_request = f"{1000 * cpu.get('API', 0.0) / requests:.2f}" if requests else "-"
+    answers = sum(phase.answered.get(key, 0) for key in ("status", "poll", "sse_events"))
+    per_answer = f"{1000 * cpu.get('API', 0.0) / answers:.2f}" if answers else "-"
     return (
         f"| {label} | {1000 * cpu.get('line', float('nan')) / max(phase.decisions, 1):.1f} | "
         + " | ".join(f"{cpu.get(role, 0.0) / seconds:.2f}" for role in ("line", "evidence", "API", "reader client"))
-        + f" | {per_request} |"
+        + f" | {per_answer} |"
     )
 
 
@@ -288,13 +290,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model package (default: the shipped demo model)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--api-niceness", type=int, default=5, help="the server's api_niceness setting")
+    parser.add_argument("--api-niceness", type=int, default=None, help="the server's api_niceness setting (default: its own default)")
     parser.add_argument(
         "--reader-niceness", type=int, default=10, help="how much nicer than the server the bench's reader client runs (0: as nice)"
     )
     parser.add_argument("--phases", choices=("all", "readers", "full"), default="all", help="which measurements to run")
     args = parser.parse_args()
     model = args.model or shipped_demo_model()
+    api_niceness = args.api_niceness if args.api_niceness is not None else Settings.model_fields["api_niceness"].default
     with tempfile.TemporaryDirectory(prefix="gaikan-bench-") as tmp:
         folder = Path(tmp)
         line = ensure_demo_line(folder / "demo")
@@ -303,7 +306,7 @@ def main() -> None:
         camera_fps = round(0.6 * bare, 1)
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; "
-            f"{len(images)} demo frames; api_niceness {args.api_niceness}; the reader client runs in this process "
+            f"{len(images)} demo frames; api_niceness {api_niceness}; the reader client runs in this process "
             f"on the same cores, {args.reader_niceness} nicer than the server (in the field readers are other machines)\n"
         )
         print(f"bare session (preprocess + run, batch 1): **{bare:.1f} fps**; camera at 60 %: {camera_fps} fps\n")
@@ -331,8 +334,8 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for label, phase in results:
             print(row(label, phase, bare))
-        print("\nCPU (cores used = CPU seconds per second of the phase; load-independent: line CPU ms per decided part, API CPU ms per request):\n")
-        print("| phase | line ms / part | line cores | evidence cores | API cores | reader client cores | API ms / request |")
+        print("\nCPU (cores used = CPU seconds per second of the phase; load-independent: line CPU ms per decided part, API CPU ms per reader answer, a request or an SSE event):\n")
+        print("| phase | line ms / part | line cores | evidence cores | API cores | reader client cores | API ms / answer |")
         print("|---|---|---|---|---|---|---|")
         for label, phase in results:
             print(cpu_row(label, phase))
