@@ -18,6 +18,12 @@ class EventHub:
         self._lock = threading.Lock()
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
 
+    @property
+    def has_subscribers(self) -> bool:
+        """Whether anyone listens now (a publisher may skip encoding an event nobody reads)."""
+        with self._lock:
+            return bool(self._subscribers)
+
     def publish(self, event: str) -> None:
         with self._lock:
             subscribers = list(self._subscribers)

@@ -62,7 +62,8 @@ class LiveFeed:
     def on_decision(self, event: DecisionStored) -> None:
         self.last_decision = event.decision
         self.tally.add(event.decision.record.decision.value)
-        self.events.publish(sse_text("decision", DecisionOut.of(event.decision).model_dump_json()))
+        if self.events.has_subscribers:  # encoded on the thread that forwards the line's decisions: only when read
+            self.events.publish(sse_text("decision", DecisionOut.of(event.decision).model_dump_json()))
 
     def on_model(self, event: ModelSwapped) -> None:
         self.events.publish(sse_text("model", json.dumps({"version": event.version})))
