@@ -170,8 +170,12 @@ class LineHost:
                 latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
                 latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
                 inference_busy_s=pipeline.inference_busy_s() if pipeline else 0.0,
-                metrics=generate_latest(line.metrics.registry),
+                metrics=self._metrics(),
             )
+
+    def _metrics(self) -> bytes:
+        self.line.evidence.sync_counters()  # the evidence process's counters go out with the line's
+        return generate_latest(self.line.metrics.registry)
 
     def _camera(self) -> CameraSnapshot | None:
         pipeline = self.line.pipeline
