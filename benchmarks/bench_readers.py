@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from gaikan.models.package import read_package
 from gaikan.models.preprocess import prepare_batch, read_image
 from gaikan.models.runtime import OnnxModel
 from gaikan.service.demo import ensure_demo_line, shipped_demo_model
+from gaikan.service.settings import Settings
 from gaikan.camera.replay import list_images
 
 STATUS_PER_S = 100
@@ -64,15 +66,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int
-) -> Iterator[str]:
+    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int | None
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     config = folder / f"gaikan-{port}.toml"
     overflow = "drop_oldest" if fps else "block"
+    pace = fps if fps else '"unpaced"'  # TOML has no null
+    niceness = f"api_niceness = {api_niceness}\n" if api_niceness is not None else ""
     config.write_text(
         f'port = {port}\ndata_dir = "{folder / f"data-{port}"}"\ninitial_model = "{model}"\n'
-        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\napi_niceness = {api_niceness}\nlog_level = "warning"\n'
-        f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\n' + (f"fps = {fps}\n" if fps else "")
+        f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\n{niceness}log_level = "warning"\n'
+        f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\nfps = {pace}\n'
     )
     log = (folder / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
@@ -88,11 +92,56 @@ def server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start; see {log.name}")
             time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=60)
         log.close()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _is_spawned(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
+def server_processes(api: int) -> dict[str, int]:
+    """The server's processes by role: the API process, the line process it spawned, and the
+    evidence process the line spawned (multiprocessing's resource trackers left out)."""
+    roles = {"API": api}
+    line = next((child for child in _children(api) if _is_spawned(child)), None)
+    if line is not None:
+        roles["line"] = line
+        evidence = next((child for child in _children(line) if _is_spawned(child)), None)
+        if evidence is not None:
+            roles["evidence"] = evidence
+    return roles
+
+
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time of a process (or one of its threads) so far."""
+    path = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    with contextlib.suppress(OSError):
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return float("nan")
+
+
+def cpu_snapshot(processes: dict[str, int], reader_thread: int | None) -> dict[str, float]:
+    taken = {role: cpu_seconds(pid) for role, pid in processes.items()}
+    taken["reader client"] = cpu_seconds(os.getpid(), reader_thread) if reader_thread else 0.0
+    return taken
 
 
 @dataclass
@@ -105,6 +154,7 @@ class Phase:
     p99_ms: float
     saved: float
     answered: dict[str, int]
+    cpu_s: dict[str, float]
 
 
 def stream(url: str) -> list[dict]:
@@ -121,7 +171,9 @@ def camera_dropped(url: str) -> int:
     return int(httpx.get(f"{url}/api/v1/status", timeout=10).json()["camera"]["dropped"])
 
 
-def summarise(decisions: list[dict], since: float, until: float, dropped: int, answered: dict[str, int]) -> Phase:
+def summarise(
+    decisions: list[dict], since: float, until: float, dropped: int, answered: dict[str, int], cpu_s: dict[str, float]
+) -> Phase:
     window = [d for d in decisions if since <= _epoch(d["decided_at"]) < until]
     latencies = [d["latency_ms"] for d in window] or [float("nan")]
     return Phase(
@@ -133,6 +185,7 @@ def summarise(decisions: list[dict], since: float, until: float, dropped: int, a
         p99_ms=float(np.percentile(latencies, 99)),
         saved=sum(d["has_image"] for d in window) / max(len(window), 1),
         answered=answered,
+        cpu_s=cpu_s,
     )
 
 
@@ -177,12 +230,51 @@ async def readers(url: str, seconds: float) -> dict[str, int]:
     return answered
 
 
-def run_phase(url: str, seconds: float, with_readers: bool) -> tuple[float, float, int, dict[str, int]]:
+def run_phase(
+    url: str, seconds: float, with_readers: bool, processes: dict[str, int], reader_niceness: int
+) -> tuple[float, float, int, dict[str, int], dict[str, float]]:
+    """One measured phase: its window, camera drops, reader answers and each process's CPU seconds.
+    The readers run on their own thread at `reader_niceness` (Linux schedules threads one by
+    one): in the field they run on other machines, here they share the line's cores."""
     dropped_before = camera_dropped(url)
-    since = time.time()
-    answered = asyncio.run(readers(url, seconds)) if with_readers else (time.sleep(seconds) or {})
-    until = time.time()
-    return since, until, camera_dropped(url) - dropped_before, answered
+    answered: dict[str, int] = {}
+    if not with_readers:
+        before, since = cpu_snapshot(processes, None), time.time()
+        time.sleep(seconds)
+        until, after = time.time(), cpu_snapshot(processes, None)
+    else:
+        ready, go = threading.Event(), threading.Event()
+        thread_id: list[int] = []
+
+        def client() -> None:
+            thread_id.append(threading.get_native_id())
+            os.setpriority(os.PRIO_PROCESS, thread_id[0], min(os.getpriority(os.PRIO_PROCESS, 0) + reader_niceness, 19))
+            ready.set()
+            go.wait()
+            answered.update(asyncio.run(readers(url, seconds)))
+
+        thread = threading.Thread(target=client, name="bench-readers")
+        thread.start()
+        ready.wait()
+        before, since = cpu_snapshot(processes, thread_id[0]), time.time()
+        go.set()
+        while thread.is_alive():
+            after = cpu_snapshot(processes, thread_id[0])  # the thread's CPU is gone once it ends
+            thread.join(0.2)
+        until = time.time()
+    cpu = {role: after[role] - before[role] for role in after}
+    return since, until, camera_dropped(url) - dropped_before, answered, cpu
+
+
+def cpu_row(label: str, phase: Phase) -> str:
+    cpu, seconds = phase.cpu_s, phase.decisions / phase.decided_fps if phase.decided_fps else float("nan")
+    answers = sum(phase.answered.get(key, 0) for key in ("status", "poll", "sse_events"))
+    per_answer = f"{1000 * cpu.get('API', 0.0) / answers:.2f}" if answers else "-"
+    return (
+        f"| {label} | {1000 * cpu.get('line', float('nan')) / max(phase.decisions, 1):.1f} | "
+        + " | ".join(f"{cpu.get(role, 0.0) / seconds:.2f}" for role in ("line", "evidence", "API", "reader client"))
+        + f" | {per_answer} |"
+    )
 
 
 def row(label: str, phase: Phase, reference: float) -> str:
@@ -198,9 +290,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model package (default: the shipped demo model)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--api-niceness", type=int, default=5, help="the server's api_niceness setting")
+    parser.add_argument("--api-niceness", type=int, default=None, help="the server's api_niceness setting (default: its own default)")
+    parser.add_argument(
+        "--reader-niceness", type=int, default=10, help="how much nicer than the server the bench's reader client runs (0: as nice)"
+    )
+    parser.add_argument("--phases", choices=("all", "readers", "full"), default="all", help="which measurements to run")
     args = parser.parse_args()
     model = args.model or shipped_demo_model()
+    api_niceness = args.api_niceness if args.api_niceness is not None else Settings.model_fields["api_niceness"].default
     with tempfile.TemporaryDirectory(prefix="gaikan-bench-") as tmp:
         folder = Path(tmp)
         line = ensure_demo_line(folder / "demo")
@@ -209,28 +306,47 @@ def main() -> None:
         camera_fps = round(0.6 * bare, 1)
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; "
-            f"{len(images)} demo frames; api_niceness {args.api_niceness}\n"
+            f"{len(images)} demo frames; api_niceness {api_niceness}; the reader client runs in this process "
+            f"on the same cores, {args.reader_niceness} nicer than the server (in the field readers are other machines)\n"
         )
         print(f"bare session (preprocess + run, batch 1): **{bare:.1f} fps**; camera at 60 %: {camera_fps} fps\n")
+        results: list[tuple[str, Phase]] = []
+        common = {"api_niceness": args.api_niceness}
+        if args.phases in ("all", "readers"):
+            with server(folder, model, line, fps=camera_fps, keep_pass_fraction=0.0, deadline_ms=1000, **common) as (url, pid):
+                time.sleep(args.warmup)
+                processes = server_processes(pid)
+                quiet = run_phase(url, args.seconds, False, processes, args.reader_niceness)
+                busy = run_phase(url, args.seconds, True, processes, args.reader_niceness)
+                decisions = stream(url)
+            results.append((f"camera {camera_fps} fps, no readers", summarise(decisions, *quiet)))
+            readers_label = f"camera {camera_fps} fps, {STATUS_PER_S} status/s + {SSE_CLIENTS} SSE + {POLLS_PER_S} Hz poller"
+            results.append((readers_label, summarise(decisions, *busy)))
+        if args.phases in ("all", "full"):
+            # As fast as the line takes frames: every frame waits in the queue, so the deadline is
+            # lifted; what counts is throughput.
+            with server(folder, model, line, fps=None, keep_pass_fraction=0.25, deadline_ms=10_000, **common) as (url, pid):
+                time.sleep(args.warmup)
+                full = run_phase(url, args.seconds, False, server_processes(pid), args.reader_niceness)
+                decisions = stream(url)
+            results.append(("full speed, 1 in 4 passes saved (+ every reject)", summarise(decisions, *full)))
         print("| phase | decided fps | × bare | timeouts | dropped | latency p50 / p99 ms | saved | reader answers |")
         print("|---|---|---|---|---|---|---|---|")
-        with server(folder, model, line, fps=camera_fps, keep_pass_fraction=0.0, deadline_ms=1000, api_niceness=args.api_niceness) as url:
-            time.sleep(args.warmup)
-            quiet = run_phase(url, args.seconds, with_readers=False)
-            busy = run_phase(url, args.seconds, with_readers=True)
-            decisions = stream(url)
-        phases = [summarise(decisions, *window) for window in (quiet, busy)]
-        print(row(f"camera {camera_fps} fps, no readers", phases[0], bare))
-        print(row(f"camera {camera_fps} fps, {STATUS_PER_S} status/s + {SSE_CLIENTS} SSE + {POLLS_PER_S} Hz poller", phases[1], bare))
-        # As fast as the line takes frames: every frame waits in the queue, so the deadline is
-        # lifted; what counts is throughput.
-        with server(folder, model, line, fps=None, keep_pass_fraction=0.25, deadline_ms=10_000, api_niceness=args.api_niceness) as url:
-            time.sleep(args.warmup)
-            full = run_phase(url, args.seconds, with_readers=False)
-            decisions = stream(url)
-        print(row("full speed, 1 in 4 passes saved (+ every reject)", summarise(decisions, *full), bare))
-        change = phases[1].decided_fps / phases[0].decided_fps - 1
-        print(f"\nreaders change decided throughput by {change:+.1%} (target within ±5 %) and cause {phases[1].timeouts} timeouts (target 0)")
+        for label, phase in results:
+            print(row(label, phase, bare))
+        print("\nCPU (cores used = CPU seconds per second of the phase; load-independent: line CPU ms per decided part, API CPU ms per reader answer, a request or an SSE event):\n")
+        print("| phase | line ms / part | line cores | evidence cores | API cores | reader client cores | API ms / answer |")
+        print("|---|---|---|---|---|---|---|")
+        for label, phase in results:
+            print(cpu_row(label, phase))
+        if args.phases in ("all", "readers"):
+            quiet_phase, busy_phase = results[0][1], results[1][1]
+            change = busy_phase.decided_fps / quiet_phase.decided_fps - 1
+            print(
+                f"\nreaders change decided throughput by {change:+.1%} (target within ±5 %) and cause {busy_phase.timeouts} timeouts (target 0)"
+            )
+        if args.phases in ("all", "full"):
+            print(f"full speed: {results[-1][1].decided_fps / bare:.2f} × bare (target ≥ 0.9)")
 
 
 if __name__ == "__main__":

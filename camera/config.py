@@ -12,12 +12,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 if TYPE_CHECKING:
     from gaikan.camera.source import FrameSource
 
 NodeValue = bool | int | float | str
+
+UNPACED = "unpaced"
+
+
+def _unpaced_is_none(value: object) -> object:
+    """TOML has no null: `fps = "unpaced"` says "as fast as the line takes frames" (None)."""
+    return None if isinstance(value, str) and value.strip().lower() == UNPACED else value
+
+
+# A delivery rate: frames per second, or "unpaced" (in Python and JSON also None).
+Pace = Annotated[float | None, BeforeValidator(_unpaced_is_none)]
 
 
 class ReplayConfig(BaseModel):
@@ -27,7 +38,7 @@ class ReplayConfig(BaseModel):
     kind: Literal["replay"] = "replay"
     camera_id: str = "replay"
     path: Path
-    fps: float | None = Field(default=10.0, gt=0, description="Delivery rate; null = as fast as the pipeline takes")
+    fps: Pace = Field(default=10.0, gt=0, description='Delivery rate; "unpaced" (or null) = as fast as the pipeline takes')
     loop: bool = True
 
     def open(self) -> FrameSource:
@@ -96,7 +107,9 @@ class OpenCVConfig(LiveSourceConfig):
     file: Path | None = Field(default=None, description="Video file, played once from start to end")
     width: int | None = Field(default=None, gt=0, description="Requested capture width (devices)")
     height: int | None = Field(default=None, gt=0, description="Requested capture height (devices)")
-    fps: float | None = Field(default=None, gt=0, description="Devices: requested rate; files: delivery rate")
+    fps: Pace = Field(
+        default=None, gt=0, description='Devices: requested rate; files: delivery rate ("unpaced", the default, = as fast as read)'
+    )
     open_timeout_s: float = Field(default=10.0, gt=0, description="Streams: give up opening after this long")
     read_timeout_s: float = Field(default=5.0, gt=0, description="Streams: a read blocking this long is a fault")
 

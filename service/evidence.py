@@ -10,13 +10,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from gaikan.models.overlay import heatmap_overlay
 from gaikan.models.package import InputSpec
-from gaikan.service.metrics import Metrics
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.workers import Worker, put_stop_marker
 
@@ -78,6 +78,21 @@ def render_heatmap(evidence: Evidence) -> np.ndarray | None:
     )
 
 
+class Count(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class EvidenceCounters(Protocol):
+    """The counters a picture writer moves (`Metrics` has them; so has the evidence process's
+    channel to the line process)."""
+
+    @property
+    def evidence_skipped(self) -> Count: ...
+
+    @property
+    def evidence_no_space(self) -> Count: ...
+
+
 HeldSeqs = Callable[[Sequence[int]], set[int]]
 _HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
 
@@ -95,7 +110,7 @@ class EvidenceWriter:
         self,
         folder: Path,
         store: DecisionStore,
-        metrics: Metrics,
+        metrics: EvidenceCounters,
         *,
         budget_bytes: int,
         max_backlog: int = 64,

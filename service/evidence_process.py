@@ -6,6 +6,10 @@ The line process only copies the arrays into a fresh shared-memory block and que
 (tens of microseconds); the evidence process copies them out, frees the block, and encodes. At
 most `max_backlog` pictures are outstanding; more are skipped and counted, never queued without
 bound. A dead evidence process is started again; decisions never wait for it.
+
+The evidence process's own counters (pictures skipped, pictures not saved for lack of disk) come
+back through shared memory: `sync_counters` adds what they moved to the line's metrics (the line
+calls it whenever it exports them), so they reach /metrics with the line's own.
 """
 
 from __future__ import annotations
@@ -27,6 +31,26 @@ from gaikan.service.metrics import Metrics
 from gaikan.service.workers import ProcessWorker
 
 log = logging.getLogger(__name__)
+
+
+COUNTERS = ("evidence_skipped", "evidence_no_space")  # `Metrics` counters the evidence process moves
+
+
+class _SharedCount:
+    def __init__(self, counts: Any, index: int) -> None:
+        self._counts, self._index = counts, index
+
+    def inc(self, amount: float = 1) -> None:
+        with self._counts.get_lock():
+            self._counts[self._index] += int(amount)
+
+
+class SharedCounters:
+    """The evidence process's side of the counter channel: one shared integer per `COUNTERS` name."""
+
+    def __init__(self, counts: Any) -> None:
+        self.evidence_skipped = _SharedCount(counts, COUNTERS.index("evidence_skipped"))
+        self.evidence_no_space = _SharedCount(counts, COUNTERS.index("evidence_no_space"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +107,7 @@ def _from_shared(job: _Job) -> Evidence:
 
 
 def evidence_main(
-    folder: Path, database_url: str, budget_bytes: int, reserve: DiskReserve, jobs: Any, outstanding: Any, log_level: str
+    folder: Path, database_url: str, budget_bytes: int, reserve: DiskReserve, jobs: Any, outstanding: Any, counts: Any, log_level: str
 ) -> None:
     """Entry point of the evidence process."""
     from gaikan.service.storage.database import open_database
@@ -96,7 +120,7 @@ def evidence_main(
     writer = EvidenceWriter(
         folder,
         DecisionStore(engine),
-        Metrics(),
+        SharedCounters(counts),
         budget_bytes=budget_bytes,
         niceness=0,
         reserve=reserve,
@@ -153,6 +177,8 @@ class EvidenceProcess:
         self._process = ProcessWorker("gaikan-evidence", evidence_main, niceness=niceness, join_timeout_s=30.0)
         context = self._process.context
         self._outstanding = context.Value("i", 0)
+        self._counts = context.Array("q", len(COUNTERS))  # outlives restarts of the process: only grows
+        self._synced = [0] * len(COUNTERS)
         self._jobs: Any = None
         self._started_at = 0.0
 
@@ -161,12 +187,22 @@ class EvidenceProcess:
         with self._outstanding.get_lock():
             self._outstanding.value = 0
         self._started_at = time.monotonic()
-        self._process.start(*self._args, self._jobs, self._outstanding, self._log_level)
+        self._process.start(*self._args, self._jobs, self._outstanding, self._counts, self._log_level)
 
     def stop(self) -> None:
         """Write what is queued, then end the process."""
         jobs = self._jobs
         self._process.stop(signal=lambda: jobs.put(None))
+        self.sync_counters()
+
+    def sync_counters(self) -> None:
+        """Add to the line's metrics what the evidence process counted since the last call."""
+        with self._counts.get_lock():
+            counts = list(self._counts)
+        for index, name in enumerate(COUNTERS):
+            moved, self._synced[index] = counts[index] - self._synced[index], counts[index]
+            if moved > 0:
+                getattr(self._metrics, name).inc(moved)
 
     @property
     def pid(self) -> int | None:

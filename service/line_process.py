@@ -175,10 +175,14 @@ class LineHost:
                 latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
                 latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
                 inference_busy_s=max((i.busy_s() for i in line.inferences.values()), default=0.0),
-                metrics=exposition(line.metrics.registry, line=line.settings.line_id),
+                metrics=self._metrics(),
                 cameras=tuple(self._camera(camera_id) for camera_id in line.pipelines),
                 stations=tuple(self._station(station) for station in line.stations.values()),
             )
+
+    def _metrics(self) -> bytes:
+        self.line.evidence.sync_counters()  # the evidence process's counters go out with the line's
+        return exposition(self.line.metrics.registry, line=self.line.settings.line_id)
 
     def _streams(self) -> list[PipelineCounters | StationCounters]:
         line = self.line

@@ -120,6 +120,10 @@ class RejectStream:
                 self._acked[client] = self._acks.acknowledged(client)
             return self._acked[client]
 
+    def acknowledgements(self) -> dict[str, tuple[int, float]]:
+        """Every client that ever acknowledged: its acked seq and when (wall clock), from the store."""
+        return self._acks.all()
+
     def after(self, client: str, after: int | None, limit: int) -> list[StoredDecision]:
         """Decisions with seq > `after` (default: the client's acked seq), oldest first. Counts as a poll."""
         self.record_poll(client)
@@ -215,13 +219,21 @@ class RejectStream:
         return result
 
     def _waiting_for(self, client: str, acked: int, last: int) -> tuple[int, StoredDecision | None]:
-        """How many decisions wait for `client` and the oldest of them."""
+        """How many decisions wait for `client` and the oldest of them. While only newer
+        decisions arrive, just those are counted: a client that never acknowledges costs an
+        index range per new decision, not a count of the whole stream."""
         with self._lock:
             cached = self._waiting.get(client)
         if cached is not None and cached[:2] == (acked, last):
             return cached[2], cached[3]
-        oldest = next(iter(self._decisions.after(acked, 1)), None) if last > acked else None
-        pending = self._decisions.count_after(acked) if oldest is not None else 0
+        if last <= acked:
+            pending, oldest = 0, None
+        elif cached is not None and cached[0] == acked and cached[1] < last:
+            pending = cached[2] + self._decisions.count_between(cached[1], last)
+            oldest = cached[3] or next(iter(self._decisions.after(acked, 1)), None)
+        else:
+            oldest = next(iter(self._decisions.after(acked, 1)), None)
+            pending = self._decisions.count_between(acked, last) if oldest is not None else 0
         with self._lock:
             self._waiting[client] = (acked, last, pending, oldest)
         return pending, oldest

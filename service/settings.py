@@ -161,7 +161,10 @@ class Settings(BaseSettings):
     api_keys: list[ApiKey] = Field(default_factory=list)
     plc: PlcSettings = Field(default_factory=PlcSettings)
     api_niceness: int = Field(
-        default=5, ge=0, le=19, description="How much nicer than the line process the API's request threads run (Linux)"
+        default=10,
+        ge=0,
+        le=19,
+        description="How much nicer than the line process the API's request threads run (Linux): readers are served from what the line leaves idle",
     )
 
     log_format: Literal["text", "json"] = "text"

@@ -101,3 +101,26 @@ def test_metrics_expose_decisions_latency_and_model(server: LiveServer) -> None:
     assert 'gaikan_active_model_info{line="line-1",version="t1"} 1.0' in text
     assert 'gaikan_stage_latency_seconds_count{line="line-1",stage="inference"}' in text
     assert 'gaikan_frames_total{camera="cam",line="line-1"} 15.0' in text
+
+
+def test_status_readers_cost_the_store_nothing_per_request(server: LiveServer) -> None:
+    """Many status pages polling at once are answered from the line's snapshot and the decision
+    stream: the store is asked at most when the answer changes, not once per request."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = server.context.stores.engine
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001 - SQLAlchemy's event signature
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with server.client() as client:
+            answers = [client.get("/api/v1/status") for _ in range(60)]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert all(answer.status_code == 200 for answer in answers)
+    last = answers[-1].json()
+    assert last["last_seq"] == COUNT and sum(last["counts"].values()) == COUNT == sum(last["counts_last_hour"].values())
+    assert len(statements) < 20, f"{len(statements)} store queries for 60 status requests"

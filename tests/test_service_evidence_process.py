@@ -6,7 +6,10 @@ import os
 import time
 from pathlib import Path
 
+from prometheus_client import generate_latest
+
 from gaikan.service.decision import Outcome, Reason
+from gaikan.service.evidence import DiskReserve
 from gaikan.service.evidence_process import EvidenceProcess
 from gaikan.service.line import Stores
 from gaikan.service.metrics import Metrics
@@ -42,3 +45,32 @@ def test_pictures_are_written_by_a_nicer_process_and_shared_memory_is_freed(tmp_
     assert len(kept) >= 8
     assert all(Path(d.image_path).is_file() and Path(d.heatmap_path).is_file() for d in kept)
     assert _shared_blocks() <= before, "every shared-memory block was freed"
+
+
+def test_the_evidence_process_counters_reach_the_line_metrics(tmp_path: Path) -> None:
+    """Pictures the evidence process could not save for lack of disk are counted there and
+    carried to the line's metrics (what the line's snapshot hands to /metrics)."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    stores = Stores.open(url)
+    now = time.time()
+    stored = stores.decisions.append(
+        [DecisionRecord(frame_id=f"c:{i}", camera_id="c", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE, score=2.0) for i in range(3)]
+    )
+    stores.engine.dispose()
+    metrics = Metrics()
+    full_disk = DiskReserve(min_free_mb=0, min_free_percent=100)  # no room ever: nothing can be saved
+    writer = EvidenceProcess(tmp_path / "images", url, metrics, budget_bytes=100 * 1024 * 1024, reserve=full_disk)
+    writer.start()
+    try:
+        for decision in stored:
+            writer.submit(decision.seq, _evidence(decision.seq))
+        deadline = time.monotonic() + 30
+        while metrics.registry.get_sample_value("gaikan_evidence_no_space_total") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            writer.sync_counters()
+        assert metrics.registry.get_sample_value("gaikan_evidence_no_space_total") == 3
+    finally:
+        writer.stop()
+    writer.sync_counters()
+    assert metrics.registry.get_sample_value("gaikan_evidence_no_space_total") == 3, "each count is carried once"
+    assert b"gaikan_evidence_no_space_total 3.0" in generate_latest(metrics.registry)

@@ -47,9 +47,12 @@ def test_fail_safe_camera_disk_last_decision_and_plc_ack_gauges(tmp_path: Path) 
         client = frozenset({("client", "line1-plc")})
         assert samples[("gaikan_plc_unacked_decisions", client)] == 3
         assert samples[("gaikan_plc_ack_age_seconds", client)] >= 0
+        # It polled: its liveness is reported by the same collector.
+        assert (samples[("gaikan_plc_acked_seq", client)], samples[("gaikan_plc_silent", client)]) == (0, 0)
 
         acked_at = time.time()
         assert plc.post("/api/v1/reject/ack", json={"seq": 3}).status_code == 200
         after = _samples(server)
         assert after[("gaikan_plc_unacked_decisions", client)] == 0
+        assert after[("gaikan_plc_acked_seq", client)] == 3
         assert after[("gaikan_plc_ack_age_seconds", client)] <= time.time() - acked_at  # counted from the ack now

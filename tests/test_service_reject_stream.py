@@ -71,6 +71,24 @@ def test_heartbeat_counts_pending_and_backlog_is_fail_safe(stores: Stores) -> No
     assert stream.heartbeat("plc").pending == 4
 
 
+def test_pending_stays_exact_for_a_client_that_never_acknowledges_while_decisions_arrive(stores: Stores) -> None:
+    """Only the newly arrived decisions are counted each time; the count and the oldest waiting
+    decision stay right across arrivals and acknowledgements."""
+    stream = RejectStream(stores.decisions, stores.acks, lambda: line_state())
+    seqs = store_decisions(stores, 3, time.time())
+    assert stream.heartbeat("plc").pending == 3
+    for batch in (2, 1, 4):
+        seqs += store_decisions(stores, batch, time.time())
+        assert stream.heartbeat("plc").pending == len(seqs)
+        assert [d.seq for d in stream.buffer("plc", 1).items] == [seqs[0]]
+    stream.acknowledge("plc", seqs[4])
+    seqs += store_decisions(stores, 2, time.time())
+    assert stream.heartbeat("plc").pending == len(seqs) - 5
+    assert [d.seq for d in stream.buffer("plc", 1).items] == [seqs[5]]
+    stream.acknowledge("plc", seqs[-1])
+    assert (stream.heartbeat("plc").pending, stream.buffer("plc", 1).items) == (0, [])
+
+
 def test_a_client_that_stops_polling_or_acknowledging_is_reported_silent(stores: Stores) -> None:
     clock = Clock()
     stream = RejectStream(stores.decisions, stores.acks, lambda: line_state(), StreamLimits(silence_s=10, watch=("plc",)), clock)

@@ -1,4 +1,7 @@
-"""Typed dependencies: the services, and the caller's identity checked against a role set."""
+"""Typed dependencies: the services, and the caller's identity checked against a role set.
+
+They are `async def` on purpose: they never block, and a plain `def` dependency costs a hop to the
+thread pool (and back) on every request."""
 
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _api_key_query = APIKeyQuery(name="api_key", auto_error=False, description="API key, for clients that cannot send headers")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     return request.app.state.authenticator
 
 
@@ -45,7 +48,7 @@ def allow(*roles: Role) -> Callable[..., Principal]:
     the key comes in the X-API-Key header."""
     admitted = {*roles, Role.ENGINEER}
 
-    def check(
+    async def check(
         authenticator: Annotated[Authenticator, Depends(get_authenticator)],
         header_key: Annotated[str | None, Security(_api_key_header)] = None,
     ) -> Principal:
@@ -59,7 +62,7 @@ def allow_in_query(*roles: Role) -> Callable[..., Principal]:
     CSV downloads): the key may also come as `?api_key=`. Never for writes."""
     admitted = {*roles, Role.ENGINEER}
 
-    def check(
+    async def check(
         authenticator: Annotated[Authenticator, Depends(get_authenticator)],
         header_key: Annotated[str | None, Security(_api_key_header)] = None,
         query_key: Annotated[str | None, Security(_api_key_query)] = None,

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from gaikan.service.api.deps import BrowserReader, ServicesDep
 from gaikan.service.api.errors import AUTH_ERRORS
-from gaikan.service.api.schemas import DecisionOut
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=AUTH_ERRORS)
 
 KEEPALIVE_S = 15.0
-
-
-def _encode(event: dict[str, Any]) -> str:
-    kind = event["type"]
-    if kind == "decision":
-        data = DecisionOut.of(event["decision"]).model_dump_json()
-    else:
-        data = json.dumps({k: v for k, v in event.items() if k != "type"})
-    return f"event: {kind}\ndata: {data}\n\n"
 
 
 @router.get(
@@ -44,6 +32,6 @@ async def events(request: Request, services: ServicesDep, _: BrowserReader) -> S
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                yield _encode(event)
+                yield event
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

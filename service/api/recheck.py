@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Path as PathParam, Query, Request, Respo
 from pydantic import BaseModel, ConfigDict, Field
 
 from gaikan.service.api.deps import BrowserReader, Reader
-from gaikan.service.api.errors import AUTH_ERRORS, error_responses, unprocessable
+from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, RecheckOut, utc
 from gaikan.service.errors import NotFound
+from gaikan.service.periods import check_period
 from gaikan.service.rechecks import DEFECT_TYPE_PATTERN, ESCAPES_NOTE, Rechecks, Summary, Tally
 from gaikan.service.records import StoredDecision
 from gaikan.service.storage.rechecks import Finding
@@ -153,9 +154,10 @@ def defect_types(
 
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[float | None, float]:
-    if since and until and since >= until:
-        raise unprocessable("`since` must be before `until`", "query", "until")
-    return (since.timestamp() if since else None, until.timestamp() if until else time.time())
+    """As timestamps, checked as given (service/periods.py), then `until` defaulting to now."""
+    start, end = (since.timestamp() if since else None), (until.timestamp() if until else None)
+    check_period(start, end)
+    return start, end if end is not None else time.time()
 
 
 SinceQuery = Annotated[IsoDateTime | None, Query(description="Decided at or after (ISO 8601 with zone)")]

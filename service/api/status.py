@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from gaikan.service.api.deps import Reader, ServicesDep
 from gaikan.service.api.errors import AUTH_ERRORS
@@ -17,5 +19,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/api/v1/status", response_model=StatusOut, summary="Line status, counts and the last decision", responses=AUTH_ERRORS)
-def status(services: ServicesDep, _: Reader) -> StatusOut:
-    return services.status.status()
+async def status(services: ServicesDep, _: Reader) -> Response:
+    # Served from the event loop when already built (the common case); built in the thread pool.
+    body = services.status.cached_json() or await run_in_threadpool(services.status.status_json)
+    return Response(body, media_type="application/json")

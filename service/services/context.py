@@ -56,7 +56,8 @@ class ApiContext:
             settings,
             on_decision=feed.on_decision,
             on_model=feed.on_model,
-            on_spawn=lambda: feed.tally.reset(stores.decisions.counts()),  # decisions a crashed line stored unstreamed
+            # decisions a crashed line stored unstreamed
+            on_spawn=lambda: feed.reset(stores.decisions.counts(), next(iter(stores.decisions.page(limit=1)), None)),
             watchdog=watchdog,
         )
         plc = settings.plc

@@ -1,11 +1,10 @@
 """`GET /metrics`: the line process's own metrics (carried by its snapshot) plus what the API
 process knows about the line: is it up, how often it was restarted, why it is fail-safe, the
-camera's state, the data disk and how far each PLC client has acknowledged."""
+camera's state, the data disk, and the PLC clients' gauges (service/plc/metrics.py)."""
 
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry
@@ -13,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gaikan.service.metrics import exposition
-from gaikan.service.plc.metrics import register_plc_metrics
+from gaikan.service.plc.metrics import gauge_families, plc_metric_families, register_plc_metrics
 from gaikan.service.services.context import ApiContext
 from gaikan.service.settings import Role
 
@@ -26,14 +25,17 @@ API_GAUGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("gaikan_camera_state", "1 for the camera's current state", ("camera", "state")),
     ("gaikan_data_disk_free_bytes", "Free space on the data directory's file system", ()),
     ("gaikan_data_disk_size_bytes", "Size of the data directory's file system", ()),
-    ("gaikan_plc_unacked_decisions", "Decisions a PLC client has not acknowledged yet", ("client",)),
-    ("gaikan_plc_ack_age_seconds", "Seconds since the PLC client last acknowledged (since the service started, if it never has)", ("client",)),
 )
 
 
+def line_health_families() -> dict[str, GaugeMetricFamily]:
+    """The API process's gauges about the line, empty (describe them, or fill them when scraped)."""
+    return gauge_families(API_GAUGES)
+
+
 def api_metric_families() -> dict[str, GaugeMetricFamily]:
-    """The API process's gauges, empty (describe them, or fill them when scraped)."""
-    return {name: GaugeMetricFamily(name, text, labels=list(labels)) for name, text, labels in API_GAUGES}
+    """Every gauge the API process computes when scraped (the line's, the PLC clients'), empty."""
+    return {**line_health_families(), **plc_metric_families()}
 
 
 class _LineHealth(Collector):
@@ -41,13 +43,12 @@ class _LineHealth(Collector):
 
     def __init__(self, context: ApiContext) -> None:
         self._context = context
-        self._started_at = time.time()
 
     def describe(self) -> Iterator[Metric]:
-        return iter(api_metric_families().values())
+        return iter(line_health_families().values())
 
     def collect(self) -> Iterator[Metric]:
-        families, context = api_metric_families(), self._context
+        families, context = line_health_families(), self._context
         line = context.line
         families["gaikan_line_up"].add_metric([], float(line.alive))
         families["gaikan_line_restarts"].add_metric([], float(line.restarts))
@@ -59,13 +60,6 @@ class _LineHealth(Collector):
         disk = shutil.disk_usage(context.settings.data_dir)
         families["gaikan_data_disk_free_bytes"].add_metric([], disk.free)
         families["gaikan_data_disk_size_bytes"].add_metric([], disk.total)
-        # Every PLC key appears, with the service's start as its last ack until it acknowledges.
-        now, last_seq = time.time(), context.stores.decisions.last_seq()
-        acks = {key.name: (0, self._started_at) for key in context.settings.api_keys if key.role == Role.PLC}
-        acks.update(context.stores.acks.all())
-        for client, (seq, at) in acks.items():
-            families["gaikan_plc_unacked_decisions"].add_metric([client], max(last_seq - seq, 0))
-            families["gaikan_plc_ack_age_seconds"].add_metric([client], max(now - at, 0.0))
         return iter(families.values())
 
 
@@ -75,7 +69,8 @@ class MetricsService:
         self._line_id = context.settings.line_id
         self._registry = CollectorRegistry(auto_describe=True)
         self._registry.register(_LineHealth(context))
-        register_plc_metrics(self._registry, context.reject)
+        plc_keys = tuple(key.name for key in context.settings.api_keys if key.role == Role.PLC)
+        register_plc_metrics(self._registry, context.reject, plc_keys)
 
     def exposition(self) -> bytes:
         snapshot = self._line.snapshot

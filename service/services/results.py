@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gaikan.service.decision import Outcome
-from gaikan.service.errors import InvalidInput, NotFound
+from gaikan.service.errors import NotFound
+from gaikan.service.periods import check_period
 from gaikan.service.records import StoredDecision
 from gaikan.service.services.context import ApiContext
 from gaikan.service.storage.audit import AuditEntry
@@ -42,8 +43,7 @@ class ResultsService:
 
     def export(self, *, since: float | None, until: float | None, decision: Outcome | None) -> Iterator[list[StoredDecision]]:
         """Every decision in the range, oldest first, a page at a time."""
-        if since is not None and until is not None and since >= until:
-            raise InvalidInput("`since` must be before `until`")
+        check_period(since, until)
         return self._pages(since, until, decision)
 
     def _pages(self, since: float | None, until: float | None, decision: Outcome | None) -> Iterator[list[StoredDecision]]:

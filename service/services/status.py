@@ -1,13 +1,23 @@
-"""Line status and the PLC heartbeat's view of it: from the line's snapshot and the stores."""
+"""Line status and the PLC heartbeat's view of it: from the line's snapshot, the decision stream
+and the stores.
+
+A status page polls often and many may poll at once: the answer is built once per line snapshot
+(at most `STATUS_REFRESH_S` apart), or sooner when a decision arrives or the fail-safe reasons
+change, and served to every reader as the same encoded JSON. The last hour's counts are counted
+in the store at most once per `HOUR_COUNTS_REFRESH_S`."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict
 
 from gaikan.service.api.schemas import CameraOut, DecisionOut, PlcClientOut, StationOut, StatusOut, utc
 from gaikan.service.line_protocol import CameraSnapshot, LineSnapshot
 from gaikan.service.services.context import ApiContext, line_state
+
+STATUS_REFRESH_S = 0.2  # the line's snapshot interval
+HOUR_COUNTS_REFRESH_S = 1.0
 
 NO_CAMERA = CameraOut(
     camera_id=None, state="none", fps=0.0, frames=0, dropped=0, lost=0, timeouts=0, reconnects=0, faults=0, incomplete=0, error=None
@@ -17,14 +27,58 @@ NO_CAMERA = CameraOut(
 class StatusService:
     def __init__(self, context: ApiContext) -> None:
         self._context = context
+        self._lock = threading.Lock()
+        self._answer: tuple[tuple[object, ...], bytes] | None = None
+        self._hour: tuple[float, dict[str, int]] | None = None  # (monotonic time counted, counts)
 
     def counts(self, since: float | None) -> dict[str, int]:
         return self._context.stores.decisions.counts(since=since)
 
+    def _key(self) -> tuple[object, ...]:
+        """What the answer depends on besides time (which `STATUS_REFRESH_S` covers)."""
+        line, snapshot = self._context.line, self._context.line.snapshot
+        return (
+            int(time.monotonic() / STATUS_REFRESH_S),
+            (snapshot.pid, snapshot.serial) if snapshot else None,
+            line.alive,
+            line.restarts,
+            tuple(line.fail_safe_reasons()),
+            self._context.feed.last_seq,
+        )
+
+    def cached_json(self) -> bytes | None:
+        """The current answer when it is already built (no store access), else None."""
+        key = self._key()
+        with self._lock:
+            answer = self._answer
+        return answer[1] if answer is not None and answer[0] == key else None
+
+    def status_json(self) -> bytes:
+        """The current answer as JSON, built when the cached one is out of date."""
+        key = self._key()
+        with self._lock:
+            answer = self._answer
+        if answer is not None and answer[0] == key:
+            return answer[1]
+        body = self.status().model_dump_json().encode()
+        with self._lock:
+            self._answer = (key, body)
+        return body
+
+    def _last_hour(self) -> dict[str, int]:
+        now = time.monotonic()
+        with self._lock:
+            hour = self._hour
+        if hour is None or now - hour[0] >= HOUR_COUNTS_REFRESH_S:
+            hour = (now, self.counts(time.time() - 3600))
+            with self._lock:
+                self._hour = hour
+        return dict(hour[1])
+
     def status(self) -> StatusOut:
         context = self._context
         snapshot, state = context.line.snapshot, line_state(context.line)
-        last = context.feed.last_decision or next(iter(context.stores.decisions.page(limit=1)), None)
+        last = context.feed.last_decision
         return StatusOut(
             running=bool(snapshot and snapshot.running and context.line.alive),
             fail_safe=list(state.fail_safe),
@@ -37,9 +91,9 @@ class StatusService:
             shadow_model=snapshot.shadow if snapshot else None,
             thresholds=snapshot.active.thresholds if snapshot and snapshot.active else None,
             counts=context.feed.tally.snapshot(),
-            counts_last_hour=self.counts(time.time() - 3600),
+            counts_last_hour=self._last_hour(),
             last_decision=DecisionOut.of(last) if last else None,
-            last_seq=context.stores.decisions.last_seq(),
+            last_seq=context.feed.last_seq,
             queue_depth=snapshot.queue_depth if snapshot else 0,
             in_flight=snapshot.in_flight if snapshot else 0,
             throughput_fps=snapshot.throughput_fps if snapshot else 0.0,
