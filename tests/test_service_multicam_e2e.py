@@ -102,7 +102,8 @@ def test_a_camera_fault_stops_no_other_camera_and_each_keeps_its_thresholds(tmp_
         faulted = wait_for(lambda: (c := cameras()) and c["cam-a"]["decided"] + c["cam-b"]["decided"] >= 2 * PARTS and c)
         assert faulted["cam-c"]["state"] == "faulted" and "camera_fault" in faulted["cam-c"]["fail_safe"]
         assert faulted["cam-a"]["fail_safe"] == [] and faulted["cam-b"]["fail_safe"] == []
-        assert "camera_fault" in client.get("/api/v1/reject/heartbeat").json()["fail_safe"]
+        beat = client.get("/api/v1/reject/heartbeat").json()
+        assert "camera_fault" in beat["fail_safe"] and beat["camera_state"] == "faulted", "the PLC sees the faulted camera"
         write_test_line(absent, 3)  # the camera comes back: it decides its parts too
         wait_for(lambda: cameras()["cam-c"]["decided"] >= 3, timeout=30)
         items = client.get("/api/v1/reject", params={"after": 0, "limit": 200}).json()["items"]
