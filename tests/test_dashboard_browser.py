@@ -608,7 +608,7 @@ def test_the_dashboard_speaks_japanese_and_english(server: LiveServer, browser: 
 
 
 def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by_side(
-    tmp_path: Path, browser: Any, template_model_file: Path
+    tmp_path: Path, browser: Any, template_model_file: Path, screenshots: Path
 ) -> None:
     from gaikan.service.pipeline import Overflow
 
@@ -625,7 +625,7 @@ def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by
         tab = Page(browser)
         try:
             page = tab.open(server, None)
-            page.wait_for_selector("#camera-tiles .camera-tile[data-camera=cam-side][data-state=running]")
+            page.wait_for_selector("#camera-tiles .camera-tile[data-camera=cam-side][data-camera-state=running]")
             tiles = page.locator("#camera-tiles .camera-tile")
             assert [tiles.nth(i).get_attribute("data-camera") for i in range(tiles.count())] == ["cam-top", "cam-side"]
             assert "st1 · side" in page.inner_text("#camera-tiles .camera-tile[data-camera=cam-side]")
@@ -636,5 +636,6 @@ def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by
             )
             assert [view for view, _ in shown["views"]] == ["top", "side"]
             assert shown["part"] == ("reject" if any(outcome == "reject" for _, outcome in shown["views"]) else "pass")
+            page.screenshot(path=str(screenshots / "dashboard-cameras.png"))
         finally:
             tab.close()

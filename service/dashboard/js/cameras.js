@@ -19,10 +19,10 @@ export class CameraTiles {
       ...cameras.map((camera) => {
         const where = camera.station ? texts.t('cameras.view', { station: camera.station, view: camera.view }) : texts.t('cameras.own');
         const bad = camera.fail_safe.length > 0;
-        return el('li', { class: 'camera-tile', dataset: { camera: camera.camera_id, state: camera.state, failSafe: bad ? 'yes' : 'no' } }, [
+        return el('li', { class: 'camera-tile', dataset: { camera: camera.camera_id, cameraState: camera.state, failSafe: bad ? 'yes' : 'no' } }, [
           el('strong', { class: 'camera-name', text: camera.camera_id }),
-          el('span', { class: 'camera-where muted', text: where }),
           el('span', { class: 'camera-state', dataset: { state: camera.state }, text: texts.t(`camera.state.${camera.state}`) }),
+          el('span', { class: 'camera-where muted', text: where }),
           el('span', { text: texts.t('cameras.rate', { fps: texts.number(camera.fps, 1), decided: texts.number(camera.throughput_fps, 1) }) }),
           el('span', { text: texts.t('cameras.p99', { value: camera.latency_ms_p99 === null ? '–' : texts.number(camera.latency_ms_p99, 0) }) }),
           el('span', { class: 'muted', text: texts.t('cameras.model', { version: camera.model_version || texts.t('header.none') }) }),
