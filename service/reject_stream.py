@@ -120,6 +120,10 @@ class RejectStream:
                 self._acked[client] = self._acks.acknowledged(client)
             return self._acked[client]
 
+    def known(self, client: str) -> bool:
+        """Whether `client` has ever acknowledged (its cursor is stored)."""
+        return self._acks.known(client)
+
     def after(self, client: str, after: int | None, limit: int) -> list[StoredDecision]:
         """Decisions with seq > `after` (default: the client's acked seq), oldest first. Counts as a poll."""
         self.record_poll(client)

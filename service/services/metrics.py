@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gaikan.service.plc.metrics import register_plc_metrics
-from gaikan.service.services.context import ApiContext
+from gaikan.service.services.context import ApiContext, line_state
 from gaikan.service.settings import Role
 
 
@@ -27,6 +27,9 @@ API_GAUGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("gaikan_data_disk_size_bytes", "Size of the data directory's file system", ()),
     ("gaikan_plc_unacked_decisions", "Decisions a PLC client has not acknowledged yet", ("client",)),
     ("gaikan_plc_ack_age_seconds", "Seconds since the PLC client last acknowledged (since the service started, if it never has)", ("client",)),
+    ("gaikan_mqtt_connected", "1 while connected to the MQTT broker ([mqtt] enabled only)", ()),
+    ("gaikan_mqtt_unpublished_decisions", "Decisions stored and not yet confirmed by the MQTT broker", ()),
+    ("gaikan_mqtt_published_seq", "Every decision up to this seq is confirmed by the MQTT broker", ()),
 )
 
 
@@ -50,7 +53,7 @@ class _LineHealth(Collector):
         line = context.line
         families["gaikan_line_up"].add_metric([], float(line.alive))
         families["gaikan_line_restarts"].add_metric([], float(line.restarts))
-        for reason in line.fail_safe_reasons():
+        for reason in line_state(line, context.mqtt).fail_safe:
             families["gaikan_fail_safe"].add_metric([reason], 1.0)
         snapshot = line.snapshot
         if snapshot is not None and snapshot.camera is not None:
@@ -66,6 +69,11 @@ class _LineHealth(Collector):
         for client, (seq, at) in acks.items():
             families["gaikan_plc_unacked_decisions"].add_metric([client], max(last_seq - seq, 0))
             families["gaikan_plc_ack_age_seconds"].add_metric([client], max(now - at, 0.0))
+        if context.mqtt is not None:
+            mqtt = context.mqtt.status()
+            families["gaikan_mqtt_connected"].add_metric([], float(mqtt.connected))
+            families["gaikan_mqtt_unpublished_decisions"].add_metric([], float(mqtt.pending))
+            families["gaikan_mqtt_published_seq"].add_metric([], float(mqtt.published_seq))
         return iter(families.values())
 
 
