@@ -4,8 +4,10 @@ decision, in seq order, plus the line's retained state, with a last will that ma
 Delivery is at least once. The cursor is the newest seq the broker has confirmed (PUBACK) with
 every seq before it; it is stored as the acknowledged seq of the reject-stream client
 `[mqtt] cursor` ("mqtt"), so it survives restarts and shows in status and metrics like a PLC's.
-After a broker outage, a lost connection or a restart, publishing resumes after the cursor: a
-decision the broker took but did not confirm before the connection broke is published again.
+It is stored at most every `_SAVE_S` while publishing and whenever a connection ends. After a
+broker outage, a lost connection or a restart, publishing resumes after the stored cursor: a
+decision the broker took but did not confirm before the connection broke is published again, and
+after a crash (no clean stop) so are those confirmed in the last `_SAVE_S`.
 Subscribers tell repeats apart by (line_id, seq). Each connection is a fresh paho client with no
 reconnect of its own, so only this loop decides what is sent again.
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 MQTT_DOWN = "mqtt_down"  # fail-safe reason, only with [mqtt] required
 _TICK_S = 0.02  # network loop timeout: how soon a new decision is noticed
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)  # waits between connection attempts
+_SAVE_S = 0.5  # the confirmed cursor is stored at most this often (a store write per PUBACK would pace publishing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,9 @@ class MqttPublisher:
         self._down_since: float | None = clock()  # not connected yet
         self._last_error: str | None = None
         self._published = 0
+        self._cursor: int | None = None  # confirmed seq, ahead of the stored one by up to _SAVE_S
+        self._saved_at = 0.0
+        self._saved: int | None = None
         self._worker = Worker("mqtt-publisher", self._run, join_timeout_s=10.0)
 
     # --- lifecycle and what others read ---------------------------------------------------
@@ -99,7 +105,10 @@ class MqttPublisher:
         return f"{'mqtts' if self._settings.tls else 'mqtt'}://{self._settings.host}:{self._settings.port}"
 
     def status(self) -> MqttStatus:
-        cursor = self._stream.acknowledged(self._settings.cursor)
+        with self._lock:
+            cursor = self._cursor
+        if cursor is None:
+            cursor = self._stream.acknowledged(self._settings.cursor)
         with self._lock:
             return MqttStatus(
                 broker=self.broker,
@@ -122,7 +131,7 @@ class MqttPublisher:
     # --- the loop -------------------------------------------------------------------------
 
     def _run(self, stop: threading.Event) -> None:
-        cursor = self._start_cursor()
+        self._start_cursor()
         attempt = 0
         while not stop.is_set():
             session = self._connect()
@@ -133,20 +142,29 @@ class MqttPublisher:
             attempt = 0
             self._set_connected(True)
             try:
-                cursor = self._publish(session, cursor, stop)
+                self._publish(session, self._confirmed(), stop)
+            except ConnectionError as error:
+                self._set_error(str(error))
             except Exception as error:  # noqa: BLE001 - a database or broker error: reconnect, resume at the cursor
                 log.exception("MQTT publishing failed; reconnecting")
                 self._set_error(f"{type(error).__name__}: {error}")
             finally:
                 self._close(session, clean=stop.is_set())
+                self._save(self._confirmed())
                 self._set_connected(False)
 
-    def _start_cursor(self) -> int:
+    def _confirmed(self) -> int:
+        with self._lock:
+            return self._cursor or 0
+
+    def _start_cursor(self) -> None:
         """The persisted cursor; on the very first start, the newest decision (unless `history`)."""
         name = self._settings.cursor
         if not self._stream.known(name):
             self._stream.acknowledge(name, 0 if self._settings.history else self._stream.last_seq())
-        return self._stream.acknowledged(name)
+        cursor = self._stream.acknowledged(name)
+        with self._lock:
+            self._cursor = cursor
 
     def _connect(self) -> _Session | None:
         settings = self._settings
@@ -198,8 +216,8 @@ class MqttPublisher:
             return None
         return session
 
-    def _publish(self, session: _Session, cursor: int, stop: threading.Event) -> int:
-        """Publish while connected; returns the cursor (confirmed seq) when the session ends."""
+    def _publish(self, session: _Session, cursor: int, stop: threading.Event) -> None:
+        """Publish after `cursor` while connected; the confirmed seq moves on in `self._cursor`."""
         settings, client = self._settings, session.client
         published_state: bytes | None = None
         sent = cursor  # newest seq handed to the client
@@ -222,20 +240,32 @@ class MqttPublisher:
                     session.in_flight.append((stored.seq, info.mid))
                     sent = stored.seq
             cursor = self._advance(session, cursor)
-        return cursor
+            if self._clock() - self._saved_at >= _SAVE_S:
+                self._save(cursor)
 
     def _advance(self, session: _Session, cursor: int) -> int:
-        """Move the cursor over the oldest in-flight decisions the broker confirmed; store it."""
+        """Move the cursor over the oldest in-flight decisions the broker confirmed."""
         moved = 0
         while session.in_flight and session.in_flight[0][1] in session.confirmed:
             seq, mid = session.in_flight.popleft()
             session.confirmed.discard(mid)
             cursor, moved = seq, moved + 1
         if moved:
-            self._stream.acknowledge(self._settings.cursor, cursor)
             with self._lock:
+                self._cursor = cursor
                 self._published += moved
         return cursor
+
+    def _save(self, cursor: int) -> None:
+        """Store the cursor when it moved (acks never move back: an older one changes nothing)."""
+        self._saved_at = self._clock()
+        if cursor == self._saved:
+            return
+        try:
+            self._stream.acknowledge(self._settings.cursor, cursor)
+            self._saved = cursor
+        except Exception:  # noqa: BLE001 - the store is down: the line reports that; saved next time
+            log.warning("MQTT: could not store the published seq %d", cursor, exc_info=True)
 
     def _close(self, session: _Session, *, clean: bool) -> None:
         client = session.client
@@ -247,7 +277,7 @@ class MqttPublisher:
                 deadline = time.monotonic() + 2.0
                 while not info.is_published() and not session.lost and time.monotonic() < deadline:
                     client.loop(timeout=0.05)
-                self._advance(session, self._stream.acknowledged(self._settings.cursor))
+                self._advance(session, self._confirmed())
             client.disconnect()
             client.loop(timeout=0.05)
         except Exception:  # noqa: BLE001 - closing a broken connection
