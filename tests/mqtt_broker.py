@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
 
 from tests.live_server import free_port
 
@@ -55,3 +60,35 @@ class Broker:
             self._process.wait(timeout=10)
         self._process = None
 
+
+class Subscriber:
+    """A real paho client that records every message it gets."""
+
+    def __init__(self, broker: Broker, topic: str, *, client_id: str = "", durable: bool = False) -> None:
+        self.messages: list[tuple[str, dict[str, Any], bool]] = []
+        self._lock = threading.Lock()
+        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not durable)
+        self._client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self._client.on_message = self._on_message
+        self._client.reconnect_delay_set(0.1, 0.5)
+        self._client.connect("127.0.0.1", broker.port, keepalive=5)
+        self._client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, message: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
+
+    def decisions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for topic, body, _ in self.messages if topic.endswith("/decision")]
+
+    def seqs(self) -> list[int]:
+        return [d["seq"] for d in self.decisions()]
+
+    def states(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for topic, body, _ in self.messages if topic.endswith("/state")]
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()

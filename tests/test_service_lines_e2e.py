@@ -4,17 +4,34 @@ them under its own line's topics; another line's decisions are read only when as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from gaikan.camera.config import ReplayConfig
 from gaikan.service.settings import MqttSettings, Settings
+from gaikan.service.storage.database import open_database
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer, wait_for
-from tests.mqtt_broker import Broker
-from tests.test_service_mqtt import Subscriber
+from tests.mqtt_broker import Broker, Subscriber
 
 PARTS = 6
+
+
+@contextmanager
+def running_together(servers: list[LiveServer]) -> Iterator[list[LiveServer]]:
+    """Start the services at once and stop them at once, as edge nodes of two lines would."""
+    with ThreadPoolExecutor(len(servers)) as pool:
+        starting = [pool.submit(server.__enter__) for server in servers]
+        started = [server for server, future in zip(servers, starting, strict=True) if future.exception() is None]
+        try:
+            for future in starting:
+                future.result()
+            yield servers
+        finally:
+            list(pool.map(lambda server: server.__exit__(None, None, None), started))
 
 
 def _decided(item: dict[str, Any]) -> dict[str, Any]:
@@ -36,13 +53,10 @@ def test_two_services_on_one_database_keep_their_lines_apart(
     tmp_path: Path, postgres_url: str, template_model_file: Path, mqtt_broker: Broker
 ) -> None:
     database = postgres_url  # one database, shared by both services
+    open_database(database).dispose()  # the schema first: two services starting at once both wait on its lock anyway
     subscriber = Subscriber(mqtt_broker, "gaikan/+/+/+/decision")
-    with (
-        LiveServer(_settings(tmp_path, "line-a", database, template_model_file, mqtt_broker)) as a,
-        LiveServer(_settings(tmp_path, "line-b", database, template_model_file, mqtt_broker)) as b,
-        a.client() as client_a,
-        b.client() as client_b,
-    ):
+    servers = [LiveServer(_settings(tmp_path, line, database, template_model_file, mqtt_broker)) for line in ("line-a", "line-b")]
+    with running_together(servers) as (a, b), a.client() as client_a, b.client() as client_b:
         for client in (client_a, client_b):
             wait_for(lambda c=client: c.get("/api/v1/status").json()["last_seq"] >= PARTS, timeout=60)
         wait_for(lambda: len(subscriber.decisions()) >= 2 * PARTS, timeout=30)

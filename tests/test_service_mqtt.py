@@ -4,16 +4,12 @@ broker restart nor a service restart loses a decision (the cursor is stored)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 from typing import Any
-
-import paho.mqtt.client as paho
 
 from gaikan.service.api.schemas import DecisionOut
 from gaikan.service.decision import Outcome, Reason
@@ -23,42 +19,9 @@ from gaikan.service.records import DecisionRecord
 from gaikan.service.reject_stream import LineState, RejectStream
 from gaikan.service.settings import MqttSettings
 from tests.live_server import wait_for
-from tests.mqtt_broker import Broker
+from tests.mqtt_broker import Broker, Subscriber
 
 STATE = LineState(fail_safe=(), camera_state="streaming", active_model="t1", active_model_calibrated=True)
-
-
-class Subscriber:
-    """A real paho client that records every message it gets."""
-
-    def __init__(self, broker: Broker, topic: str, *, client_id: str = "", durable: bool = False) -> None:
-        self.messages: list[tuple[str, dict[str, Any], bool]] = []
-        self._lock = threading.Lock()
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not durable)
-        self._client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-        self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(0.1, 0.5)
-        self._client.connect("127.0.0.1", broker.port, keepalive=5)
-        self._client.loop_start()
-
-    def _on_message(self, _c: object, _u: object, message: paho.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((message.topic, json.loads(message.payload), bool(message.retain)))
-
-    def decisions(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [body for topic, body, _ in self.messages if topic.endswith("/decision")]
-
-    def seqs(self) -> list[int]:
-        return [d["seq"] for d in self.decisions()]
-
-    def states(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [body for topic, body, _ in self.messages if topic.endswith("/state")]
-
-    def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
 
 
 def _record(i: int) -> DecisionRecord:

@@ -131,10 +131,9 @@ class MqttPublisher:
     # --- the loop -------------------------------------------------------------------------
 
     def _run(self, stop: threading.Event) -> None:
-        self._start_cursor()
         attempt = 0
         while not stop.is_set():
-            session = self._connect()
+            session = self._connect() if self._cursor_ready() else None
             if session is None:
                 stop.wait(_RETRY_S[min(attempt, len(_RETRY_S) - 1)])
                 attempt += 1
@@ -156,6 +155,18 @@ class MqttPublisher:
     def _confirmed(self) -> int:
         with self._lock:
             return self._cursor or 0
+
+    def _cursor_ready(self) -> bool:
+        """Read the stored cursor once (the store may be down at start: then try again later)."""
+        with self._lock:
+            if self._cursor is not None:
+                return True
+        try:
+            self._start_cursor()
+            return True
+        except Exception as error:  # noqa: BLE001 - reported; retried with the connection
+            self._set_error(f"cannot read the published seq from the store: {error}")
+            return False
 
     def _start_cursor(self) -> None:
         """The persisted cursor; on the very first start, the newest decision (unless `history`)."""
@@ -207,7 +218,7 @@ class MqttPublisher:
             deadline = time.monotonic() + 5.0
             while not session.connected.is_set() and not session.lost and time.monotonic() < deadline:
                 client.loop(timeout=0.05)
-        except (OSError, ssl.SSLError) as error:
+        except Exception as error:  # noqa: BLE001 - OSError, ssl.SSLError, a refused setting: reported, retried
             self._set_error(f"cannot reach {self.broker}: {error}")
             return None
         if session.refused or not session.connected.is_set():
