@@ -103,7 +103,7 @@ class MqttOut(BaseModel):
 
     broker: str
     connected: bool
-    published_seq: int = Field(description="Every decision up to this seq is confirmed by the broker (the stored cursor)")
+    published_seq: int = Field(description="Every decision up to this seq is confirmed by the broker (stored as the cursor within 0.5 s)")
     pending: int = Field(description="Decisions stored after published_seq, waiting to be published")
     down_since: datetime | None = Field(description="Since when the broker is unreachable; null while connected")
     last_error: str | None

@@ -88,5 +88,5 @@ class ApiContext:
     def stop(self) -> None:
         self.line.stop()
         if self.mqtt is not None:
-            self.mqtt.stop()  # after the line: the last decisions go out, then the state says stopped
+            self.mqtt.stop()  # after the line; the state says stopped, what is unpublished goes out at the next start
         self.stores.engine.dispose()
