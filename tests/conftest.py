@@ -67,6 +67,20 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real mosquitto broker on a free loopback port (skipped, with the reason, without the binary)."""
+    from tests.mqtt_broker import Broker, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        pytest.skip("MQTT tests skipped: the mosquitto broker is not installed (Debian: apt-get install mosquitto; `make test-deps`)")
+    broker = Broker(tmp_path_factory.mktemp("mosquitto")).start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database of each supported kind."""
