@@ -69,7 +69,8 @@ class SupervisedImages:
     source: str  # where they came from, in words (recorded in the manifest)
 
 
-def _defects_under(folder: Path) -> list[Sample]:
+def defect_samples_under(folder: Path) -> list[Sample]:
+    """Images in every `folder/<type>/` other than good, by type (masks not looked up)."""
     if not folder.is_dir():
         return []
     types = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name != GOOD)
@@ -84,11 +85,11 @@ def supervised_images(root: Path) -> SupervisedImages:
     (a plain MVTec folder's test/ set is never trained on)."""
     root = Path(root)
     good = train_images(root)
-    defects = _defects_under(root / "train")
+    defects = defect_samples_under(root / "train")
     if defects:
         return SupervisedImages(good, defects, "train/good and train/<defect_type>/")
     if (root / EXPORT_INDEX).is_file():
-        defects = _defects_under(root / "test")
+        defects = defect_samples_under(root / "test")
         if defects:
             return SupervisedImages(good + _images_in(root / "test" / GOOD), defects, "a gaikan dataset export: train/ and test/")
     raise DatasetError(

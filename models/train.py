@@ -54,7 +54,8 @@ THRESHOLD_RULE = (
 )
 SUPERVISED_THRESHOLD_RULE = (
     "review = the lower of (just above the p95 of held-back good scores) and (the lowest held-back defect score: "
-    f"no held-back defect passes); reject = max + {THRESHOLD_SPREADS:g} x (max - p50) of the held-back good scores"
+    f"no held-back defect passes); reject = the higher of (max + {THRESHOLD_SPREADS:g} x (max - p50) of the held-back "
+    "good scores) and (the lowest held-back defect score)"
 )
 
 
@@ -133,13 +134,14 @@ def supervised_thresholds(stats: ScoreStats, good_scores: np.ndarray, defect_sco
     """Thresholds of a supervised model from its held-back good and defective images, erring
     toward review: review at the lower of the safe default (`initial_thresholds`) and the
     zero-escape level of the held-back defects (`gaikan calibrate`'s rule: their lowest score), so
-    no held-back defect passes; reject stays the safe default, clearly beyond every held-back good
-    part (no held-back good part is rejected outright)."""
+    no held-back defect passes; reject at the higher of the safe default (clearly beyond every
+    held-back good part) and that zero-escape level, so only a score as high as a confirmed
+    defect's is rejected outright and everything between goes to a person."""
     safe = initial_thresholds(stats)
     calibrated = calibrate(good_scores, defect_scores, review=True).thresholds
     zero_escape = calibrated.review if calibrated.review is not None else calibrated.reject
     review = min(safe.review if safe.review is not None else safe.reject, zero_escape)
-    return Thresholds(review=review, reject=max(safe.reject, just_above(review)))
+    return Thresholds(review=review, reject=max(safe.reject, zero_escape, just_above(review)))
 
 
 def defect_holdout_split(defects: list[Sample], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
