@@ -36,7 +36,7 @@ from gaikan.models.runtime import OnnxModel
 from gaikan.models.train import TrainSettings, train_package
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_models import latency_ms  # noqa: E402  (the benchmarks' one latency measurement)
+from bench_models import latency_ms, trainable  # noqa: E402  (the benchmarks' one latency measurement)
 
 HEADER = (
     "| data | arch | image AUROC | review @ 0 escapes | pixel AUROC | AUPRO | escapes @ shipped | good flagged @ shipped "
@@ -103,20 +103,6 @@ def _options(items: list[str], arch: str) -> dict[str, str]:
     return options
 
 
-def _trainable(data: Path, arch: str) -> bool:
-    """False for a supervised architecture on a folder without defective training images."""
-    from gaikan.models.dataset import DatasetError, supervised_images
-    from gaikan.models.train_archs import get_architecture
-
-    if not get_architecture(arch).supervised:
-        return True
-    try:
-        supervised_images(data)
-    except DatasetError:
-        return False
-    return True
-
-
 def measure(data: Path, arch: str, args: argparse.Namespace, folder: Path) -> Row:
     package = read_package(_package_for(data, arch, args, folder))
     model = OnnxModel(package, intra_op_threads=args.threads)
@@ -165,7 +151,7 @@ def main() -> None:
         print(HEADER + "\n" + ALIGN, flush=True)
         for data in args.data:
             for arch in archs:
-                if not _trainable(data, arch):
+                if not trainable(data, arch):
                     print(f"skipped {arch} on {data.name}: no defect folders under train/", file=sys.stderr, flush=True)
                     continue
                 rows.append(measure(data, arch, args, folder))

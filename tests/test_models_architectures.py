@@ -41,7 +41,7 @@ def test_each_registry_entry_names_its_training_code(arch: str) -> None:
 
 
 def test_an_unknown_architecture_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown architecture 'resnet'; choose from ae, ae-projected"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'; choose from abn, ae, ae-projected"):
         get_architecture("resnet")
 
 
