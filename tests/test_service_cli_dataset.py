@@ -109,7 +109,7 @@ def test_abn_trains_on_the_export_and_its_package_flags_every_held_back_defect(l
     from gaikan.models.runtime import OnnxModel
 
     package_file = tmp_path / "abn.zip"
-    args = ("train", "--data", out, "--arch", "abn", "--image-size", 64, "--epochs", 2, "--set", "hidden=8", "--set", "views=2", "--quiet")
+    args = ("train", "--data", out, "--arch", "abn", "--image-size", 64, "--epochs", 1, "--set", "hidden=8", "--set", "views=1", "--quiet")
     result = cli(*args, "--out", package_file)
     assert result.exit_code == 0, result.output
     manifest = read_package(package_file).manifest
