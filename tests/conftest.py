@@ -18,6 +18,15 @@ def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def supervised_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`synthetic_dataset` plus 3 defective training images per defect type under train/<type>/."""
+    return write_dataset(
+        tmp_path_factory.mktemp("supervised"), train_good=12, test_good=6, test_per_defect=2, size=64, seed=3,
+        train_per_defect=3,
+    )  # fmt: skip
+
+
 LINE_PATTERN: tuple[str | None, ...] = (None, None, "scratch", None, "crack")
 
 
