@@ -11,11 +11,14 @@ Per (data set, architecture): `gaikan train` (the same `train_package`, default 
 - image AUROC and the review rate at zero escapes (good parts flagged at the lowest defect score);
 - pixel AUROC and AUPRO (to 30 % FPR) where the data has masks;
 - escapes and good parts flagged at the package's own shipped thresholds (uncalibrated: the safe
-  defaults from good images only), i.e. what a line gets when it activates the fresh package;
+  defaults from good images only; a supervised architecture's are calibrated on its held-back
+  training defects), i.e. what a line gets when it activates the fresh package;
 - ONNX Runtime latency, batch 1, median per image (`--threads` intra-op threads);
 - training seconds (as recorded in the manifest).
 
-Architectures default to every one `gaikan train --arch` knows (`train_archs.architecture_names`).
+Architectures default to every one `gaikan train --arch` knows (`train_archs.architecture_names`);
+a supervised one (`abn`) is skipped on a folder without defect folders under train/
+(`benchmarks/split_defects.py` makes such a split of an MVTec-layout folder).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from gaikan.models.runtime import OnnxModel
 from gaikan.models.train import TrainSettings, train_package
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_models import latency_ms  # noqa: E402  (the benchmarks' one latency measurement)
+from bench_models import latency_ms, trainable  # noqa: E402  (the benchmarks' one latency measurement)
 
 HEADER = (
     "| data | arch | image AUROC | review @ 0 escapes | pixel AUROC | AUPRO | escapes @ shipped | good flagged @ shipped "
@@ -148,6 +151,9 @@ def main() -> None:
         print(HEADER + "\n" + ALIGN, flush=True)
         for data in args.data:
             for arch in archs:
+                if not trainable(data, arch):
+                    print(f"skipped {arch} on {data.name}: no defect folders under train/", file=sys.stderr, flush=True)
+                    continue
                 rows.append(measure(data, arch, args, folder))
                 print(rows[-1].markdown(), flush=True)
     print()

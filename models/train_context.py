@@ -53,7 +53,9 @@ class TrainContext:
 
     `train` and `holdout` are (N, H, W, C) uint8 batches exactly as the graph will receive them
     (already through `gaikan.models.preprocess`). `holdout` is for choosing the best checkpoint;
-    it never enters a memory bank or a gradient.
+    it never enters a memory bank or a gradient. `defects` and `holdout_defects` are the confirmed
+    defective images of a supervised architecture (empty for the good-only ones); the held-back
+    ones set its thresholds and never enter a gradient either.
     """
 
     train: np.ndarray
@@ -64,6 +66,8 @@ class TrainContext:
     epochs: int | None
     options: BaseModel
     show_progress: bool = True
+    defects: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 1), np.uint8))
+    holdout_defects: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 1), np.uint8))
     notes: dict[str, Any] = field(default_factory=dict)  # what the fit wants recorded in the manifest
 
     @property

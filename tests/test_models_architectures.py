@@ -24,6 +24,7 @@ TINY = {
     "ae-projected": {"base_channels": 8, "latent_dims": 16, "projection_steps": 2},
     "efficientgan": {"base_channels": 8, "latent_dims": 16, "downsample": 2},
     "anogan": {"base_channels": 8, "latent_dims": 16, "downsample": 2, "search_steps": 3, "starts": 8},
+    "abn": {"hidden": 8, "batch_size": 8, "views": 2},
 }
 
 
@@ -40,16 +41,20 @@ def test_each_registry_entry_names_its_training_code(arch: str) -> None:
 
 
 def test_an_unknown_architecture_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown architecture 'resnet'; choose from ae, ae-projected"):
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'; choose from abn, ae, ae-projected"):
         get_architecture("resnet")
 
 
 @pytest.mark.parametrize("arch", sorted(TINY))
-def test_trains_exports_and_onnx_runtime_agrees_with_torch(arch: str, synthetic_dataset: Path, tmp_path: Path) -> None:
-    result = train_tiny(synthetic_dataset, tmp_path / f"{arch}.zip", arch, epochs=2, options=TINY[arch])
+def test_trains_exports_and_onnx_runtime_agrees_with_torch(
+    arch: str, synthetic_dataset: Path, supervised_dataset: Path, tmp_path: Path
+) -> None:
+    # A supervised architecture also trains on the defective images under train/<type>/.
+    data = supervised_dataset if get_architecture(arch).supervised else synthetic_dataset
+    result = train_tiny(data, tmp_path / f"{arch}.zip", arch, epochs=2, options=TINY[arch])
     model = OnnxModel(read_package(result.path))
     assert model.manifest.architecture == arch
-    images, _ = prepared_test_images(synthetic_dataset, model)
+    images, _ = prepared_test_images(data, model)
     onnx = model.run(images)
     tolerance = get_architecture(arch).parity_tolerance
     parity = compare(torch_scores(result.module, images), (onnx.scores, onnx.maps), tolerance=tolerance)
@@ -59,7 +64,7 @@ def test_trains_exports_and_onnx_runtime_agrees_with_torch(arch: str, synthetic_
     # The batch axis is dynamic: one image alone scores as it does inside a batch.
     single = model.run(images[:1])
     assert np.allclose(single.scores, onnx.scores[:1], rtol=1e-4, atol=1e-6)
-    _serves_through_the_line(result.path, synthetic_dataset / "test" / "good", tmp_path / "line")
+    _serves_through_the_line(result.path, data / "test" / "good", tmp_path / "line")
 
 
 def _serves_through_the_line(package: Path, images: Path, data_dir: Path) -> None:

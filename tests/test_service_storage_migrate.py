@@ -78,7 +78,10 @@ def test_release_0_1_0_database_is_stamped_and_upgraded_without_loss(database_ur
     stores = Stores.open(database_url)  # the service's own start: migrate = "auto"
     assert schema_state(stores.engine).up_to_date
     assert schema_differences(stores.engine) == []
-    assert old_columns(all_rows(database_url), before) == before  # columns added since 0.1.0 come on top
+    # Every old row is kept (columns added since 0.1.0 come on top) and belongs to the default line now.
+    after = all_rows(database_url)
+    assert old_columns(after, before) == before
+    assert {row["line_id"] for rows in after.values() for row in rows} == {"line-1"}
 
     # The service reads the old rows and carries on after them.
     assert stores.decisions.counts() == {"pass": 2, "review": 2, "reject": 8}

@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import asdict
 
-from gaikan.service.api.schemas import CameraOut, DecisionOut, PlcClientOut, StationOut, StatusOut, utc
+from gaikan.service.api.schemas import CameraOut, DecisionOut, MqttOut, PlcClientOut, StationOut, StatusOut, utc
 from gaikan.service.line_protocol import CameraSnapshot, LineSnapshot
+from gaikan.service.mqtt.publisher import MqttStatus
 from gaikan.service.services.context import ApiContext, line_state
 
 STATUS_REFRESH_S = 0.2  # the line's snapshot interval
@@ -77,12 +78,12 @@ class StatusService:
 
     def status(self) -> StatusOut:
         context = self._context
-        snapshot, state = context.line.snapshot, line_state(context.line)
+        snapshot, state = context.line.snapshot, line_state(context.line, context.mqtt)
         last = context.feed.last_decision
         return StatusOut(
+            line_id=context.settings.line_id,
             running=bool(snapshot and snapshot.running and context.line.alive),
             fail_safe=list(state.fail_safe),
-            line_id=context.settings.line_id,
             camera=_camera(snapshot),
             cameras=[_camera_out(camera) for camera in snapshot.cameras] if snapshot else [],
             stations=[StationOut(**asdict(station)) for station in snapshot.stations] if snapshot else [],
@@ -113,7 +114,14 @@ class StatusService:
                 )
                 for c in context.reject.liveness()
             ],
+            mqtt=_mqtt(context.mqtt.status()) if context.mqtt else None,
         )
+
+
+def _mqtt(status: MqttStatus) -> MqttOut:
+    fields = asdict(status)
+    fields["down_since"] = utc(status.down_since) if status.down_since is not None else None
+    return MqttOut(**fields)
 
 
 def _camera(snapshot: LineSnapshot | None) -> CameraOut:

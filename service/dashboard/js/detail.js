@@ -1,7 +1,10 @@
-// The detail of one part: full image, heatmap, score, reason, model version, time.
+// The detail of one part: full image, heatmap, score, reason, model version, time; for a passed
+// part, a button that records what a person found later (defective: an escape).
 
+import { describeError } from './api.js';
 import { showViews } from './cameras.js';
-import { byId, el } from './dom.js';
+import { confirmAction } from './confirm.js';
+import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
 
 /** "Defective (scratch) · olga · 2026/12/01 10:00:00": what a person found, who, when. */
@@ -21,6 +24,7 @@ export class DetailDialog {
     byId('detail-close').addEventListener('click', () => this.dialog.close());
     byId('detail-older').addEventListener('click', () => this.step(1));
     byId('detail-newer').addEventListener('click', () => this.step(-1));
+    byId('detail-report-escape').addEventListener('click', () => this.reportEscape());
     this.dialog.addEventListener('keydown', (event) => {
       if (event.key === 'ArrowLeft') this.step(-1);
       else if (event.key === 'ArrowRight') this.step(1);
@@ -32,6 +36,7 @@ export class DetailDialog {
 
   async open(decision) {
     this.current = decision;
+    report(byId('detail-message'), '');
     this.render(decision);
     if (!this.dialog.open) this.dialog.showModal();
     try {
@@ -42,6 +47,25 @@ export class DetailDialog {
       }
     } catch {
       // the summary already shown stays
+    }
+  }
+
+  /** A passed part a person later found defective: recorded as its re-check, counted as an escape. */
+  async reportEscape() {
+    const { texts } = this;
+    const { seq } = this.current;
+    if (!(await confirmAction(texts.t('detail.escapeTitle', { seq }), texts.t('detail.escapeBody')))) return;
+    try {
+      const recheck = await this.client.request(`/api/v1/results/${seq}/recheck`, {
+        method: 'PUT',
+        json: { verdict: 'defective', defect_type: null, note: null },
+      });
+      if (this.current.seq !== seq) return;
+      this.current = { ...this.current, recheck };
+      this.render(this.current);
+      report(byId('detail-message'), texts.t('detail.escapeRecorded', { seq }));
+    } catch (error) {
+      report(byId('detail-message'), describeError(texts, error), 'error');
     }
   }
 
@@ -93,6 +117,8 @@ export class DetailDialog {
     ];
     if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
     showViews(byId('detail-views'), decision, texts);
+    const escaped = decision.recheck && decision.recheck.verdict === 'defective';
+    byId('detail-escape').hidden = decision.decision !== 'pass' || Boolean(escaped);
     byId('detail-facts').replaceChildren(
       ...facts.map(([label, value, name]) => el('div', { dataset: { fact: name } }, [el('dt', { text: texts.t(label) }), el('dd', { text: value })])),
     );
