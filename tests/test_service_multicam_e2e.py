@@ -1,6 +1,7 @@
 """Several cameras in one real server: a station's fused part decisions through the reject
-stream (REST, Modbus), a missing view rejected with its reason, a camera fault that stops no other
-camera, each camera with its own thresholds. One server for the module (its start is the cost)."""
+stream (REST, Modbus) and MQTT (a real mosquitto), a missing view rejected with its reason, a
+camera fault that stops no other camera, each camera with its own thresholds. One server for the
+module (its start is the cost)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gaikan.service.plc.modbus import OLDEST_SEQ, REASON, REASON_CODES, VERDICT_
 from gaikan.service.settings import Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer, free_port, wait_for
+from tests.mqtt_broker import Broker, Subscriber, mosquitto_binary
 
 PARTS = 10
 BACK_PARTS = 6  # the back camera delivers only the first parts: the rest miss that view
@@ -26,7 +28,25 @@ def _camera(camera_id: str, path: Path, loop: bool = False, **entry: object) -> 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path) -> Iterator[LiveServer]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if mosquitto_binary() is None:
+        pytest.skip("the mosquitto broker is not installed (Debian: apt-get install mosquitto; `make test-deps`)")
+    broker = Broker(tmp_path_factory.mktemp("mosquitto")).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def subscriber(broker: Broker) -> Iterator[Subscriber]:
+    """Subscribed before the line starts: it gets every decision the line publishes."""
+    subscriber = Subscriber(broker, "gaikan/press-3/#", client_id="multicam-test", durable=True)
+    wait_for(lambda: subscriber._client.is_connected(), timeout=10)
+    yield subscriber
+    subscriber.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path, broker: Broker, subscriber: Subscriber) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("multicam")
     line = write_test_line(root / "line", PARTS)
     short = root / "short"
@@ -54,6 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path) 
         overflow=Overflow.BLOCK,
         deadline_ms=1500,
         plc={"modbus": {"enabled": True, "port": free_port()}},
+        mqtt={"enabled": True, "port": broker.port},
     )
     with LiveServer(settings) as live:
         yield live
@@ -63,7 +84,7 @@ def _stream(client) -> list[dict]:  # noqa: ANN001
     return client.get("/api/v1/reject", params={"after": 0, "limit": 500}).json()["items"]
 
 
-def test_a_station_of_three_views_decides_each_part_from_all_of_them(server: LiveServer) -> None:
+def test_a_station_of_three_views_decides_each_part_from_all_of_them(server: LiveServer, subscriber: Subscriber) -> None:
     with server.client() as client:
         wait_for(lambda: sum(d["camera_id"] == "st1" for d in _stream(client)) >= PARTS, timeout=60)
         # A part rejected on its scores keeps the pictures of the view that rejected it (written
@@ -79,6 +100,11 @@ def test_a_station_of_three_views_decides_each_part_from_all_of_them(server: Liv
             registers = plc.read_holding_registers(0, count=VIEW_VERDICTS + VIEW_REGISTERS, device_id=1).registers
         finally:
             plc.close()
+    # MQTT: each part decision, with its views, on the station's topic, as REST lists it.
+    topic = "gaikan/press-3/st1/part/decision"
+    published = wait_for(lambda: len(p := [b for t, b, _ in list(subscriber.messages) if t == topic]) >= PARTS and p)
+    by_seq = {b["seq"]: b for b in published}
+    assert [by_seq[p["seq"]]["views"] for p in parts] == [p["views"] for p in parts]
     oldest = parts[0]
     assert registers[OLDEST_SEQ + 1] == oldest["seq"] and registers[REASON] == REASON_CODES[oldest["reason"]]
     assert registers[VIEW_VERDICTS : VIEW_VERDICTS + VIEW_REGISTERS] == [VERDICT_CODES[v["decision"]] for v in oldest["views"]] + [0] * 5
