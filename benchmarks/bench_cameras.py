@@ -117,8 +117,11 @@ def memory_line(count: int, fps: float, seconds: float, model: Path, folder: Pat
         overflow=Overflow.REJECT,  # triggered: every frame is a part; one that cannot queue is a timeout reject
         max_batch=max(4, count),
     )
-    decisions, line, window_s = run(settings, seconds, source)
-    return decisions, line, round(window_s * fps)
+    decisions, line, _ = run(settings, seconds, source)
+    # Every trigger is a part: the parts offered in the window are the trigger counts from the
+    # first to the last part decided in it (a part that vanished between them counts as offered).
+    counts = [int(d.record.frame_id.split(":")[1]) for d in decisions]
+    return decisions, line, (max(counts) - min(counts) + 1) if counts else 0
 
 
 def bare_session(model: OnnxModel, frames: list[np.ndarray], size: int, rounds: int = 8) -> float:
