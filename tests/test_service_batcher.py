@@ -74,3 +74,30 @@ def test_a_frame_put_while_running_wakes_the_worker() -> None:
         assert done.wait(2.0)
     finally:
         batcher.stop()
+
+
+def test_a_graph_with_a_fixed_batch_of_one_is_scored_frame_by_frame(tmp_path) -> None:  # noqa: ANN001
+    """Two cameras share a model whose graph only takes one image at a time: every frame is still
+    scored (one call per frame), none is rejected as an inference error."""
+    from gaikan.models.package import write_package
+    from gaikan.models.synthetic import render_part
+    from gaikan.service.line import Line
+    from gaikan.service.pipeline import Overflow
+    from gaikan.service.settings import Settings
+    from tests.conftest import write_test_line
+    from tests.live_server import wait_for
+    from tests.onnx_graphs import template_package
+
+    package = template_package([render_part(0, i, None, 64).image for i in range(8)], version="fixed1", reject=2.9, batch=1)
+    model = write_package(package, tmp_path / "fixed1.zip")
+    line_dir = write_test_line(tmp_path / "line", 6)
+    cameras = [{"camera": {"kind": "replay", "camera_id": c, "path": str(line_dir), "fps": None, "loop": False}} for c in ("a", "b")]
+    line = Line(Settings(data_dir=tmp_path / "data", cameras=cameras, initial_model=model, overflow=Overflow.BLOCK, max_batch=4))
+    line.start()
+    try:
+        wait_for(lambda: line.stores.decisions.last_seq() >= 12, timeout=60)
+        decisions = line.stores.decisions.page(limit=100)
+    finally:
+        line.stop()
+    assert len(decisions) == 12 and all(d.record.reason.value == "score" for d in decisions)
+    assert {d.record.camera_id for d in decisions} == {"a", "b"}
