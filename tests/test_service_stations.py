@@ -147,3 +147,35 @@ def test_the_demo_station_has_one_view_per_camera_on_one_trigger(tmp_path: Path)
     assert viky.stations[0].match == "arrival" and [e.camera.index for e in viky.camera_entries] == [0, 1, 2]
     with pytest.raises(ValueError, match="3 devices"):
         demo_station(4, tmp_path, fps=15, kind="genicam")
+
+
+def test_each_camera_is_scored_by_its_own_model_version_and_a_missing_one_rejects_only_its_parts(tmp_path: Path, template_model_file: Path) -> None:
+    from gaikan.models.package import write_package
+    from gaikan.models.synthetic import render_part
+    from gaikan.service.line import Line
+    from gaikan.service.pipeline import Overflow
+    from tests.conftest import write_test_line
+    from tests.live_server import wait_for
+    from tests.onnx_graphs import template_package
+
+    second = write_package(template_package([render_part(1, i, None, 64).image for i in range(8)], version="t2", reject=2.9), tmp_path / "t2.zip")
+    line_dir = write_test_line(tmp_path / "line", 4)
+    cameras = [
+        {"camera": {"kind": "replay", "camera_id": camera, "path": str(line_dir), "fps": None, "loop": False}, "model_version": version}
+        for camera, version in (("shared", None), ("pinned", "t2"), ("broken", "t9"))
+    ]
+    line = Line(Settings(data_dir=tmp_path / "data", cameras=cameras, initial_model=template_model_file, overflow=Overflow.BLOCK))
+    line.registry.upload(second, actor="test")  # uploaded, not active: only the pinned camera uses it
+    line.start()
+    try:
+        wait_for(lambda: line.stores.decisions.last_seq() >= 12, timeout=60)
+        decisions = line.stores.decisions.page(limit=100)
+        assert line.camera_fail_safe("broken")[:1] == ["no_model"] and "no_model" not in line.camera_fail_safe("pinned")
+    finally:
+        line.stop()
+    by_camera: dict[str, set[tuple[str | None, str]]] = {}
+    for d in decisions:
+        by_camera.setdefault(d.record.camera_id, set()).add((d.record.model_version, d.record.reason.value))
+    assert by_camera == {"shared": {("t1", "score")}, "pinned": {("t2", "score")}, "broken": {(None, "no_model")}}
+    assert line.registry.active is not None and line.registry.active.version == "t1"
+    assert set(line.inferences) == {"active", "t2", "t9"}  # one session per model
