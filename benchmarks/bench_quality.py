@@ -85,7 +85,7 @@ def _package_for(data: Path, arch: str, args: argparse.Namespace, folder: Path) 
     if args.reuse and out.is_file():
         return out
     settings = TrainSettings(
-        arch=arch, height=args.image_size, width=args.image_size, max_minutes=args.max_minutes,
+        arch=arch, height=args.image_size[0], width=args.image_size[1], max_minutes=args.max_minutes,
         epochs=args.epochs, seed=args.seed, device=args.device, options=_options(args.set, arch),
     )  # fmt: skip
     train_package(data, out, settings, show_progress=not args.quiet)
@@ -101,6 +101,14 @@ def _options(items: list[str], arch: str) -> dict[str, str]:
             key, _, value = setting.partition("=")
             options[key.strip().replace("-", "_")] = value.strip()
     return options
+
+
+def _size(text: str) -> tuple[int, int]:
+    """`256` or `512x208` (height x width), as `gaikan train --image-size`."""
+    values = [int(part) for part in text.lower().split("x")]
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected S or HxW, e.g. 256 or 512x208")
+    return values[0], values[-1]
 
 
 def measure(data: Path, arch: str, args: argparse.Namespace, folder: Path) -> Row:
@@ -123,7 +131,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append", required=True, help="MVTec-layout folder (repeatable)")
     parser.add_argument("--archs", default=None, help="comma-separated subset (default: every registered architecture)")
     parser.add_argument("--set", action="append", default=[], help="architecture option [ARCH:]KEY=VALUE (repeatable)")
-    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--image-size", type=_size, default=(256, 256), help="S (square) or HxW, as gaikan train")
     parser.add_argument("--max-minutes", type=float, default=None, help="training budget per architecture")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)

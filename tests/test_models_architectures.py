@@ -13,7 +13,7 @@ from gaikan.models.export import compare, torch_scores
 from gaikan.models.package import read_package
 from gaikan.models.runtime import OnnxModel
 from gaikan.models.architectures import architecture_entry
-from gaikan.models.train_archs import architecture_names, get_architecture
+from gaikan.models.train_archs import architecture_names, get_architecture, parse_options
 from tests.model_training import prepared_test_images, train_tiny
 
 TINY = {
@@ -99,3 +99,25 @@ def test_same_seed_same_trained_weights(arch: str, synthetic_dataset: Path, tmp_
     first = train_tiny(synthetic_dataset, tmp_path / "a.zip", arch, epochs=2, options=TINY[arch])
     second = train_tiny(synthetic_dataset, tmp_path / "b.zip", arch, epochs=2, options=TINY[arch])
     assert first.manifest.graph_sha256 == second.manifest.graph_sha256
+
+
+def test_topk_mean_image_score_is_exported_in_the_graph_and_recorded(synthetic_dataset: Path, tmp_path: Path) -> None:
+    options = TINY["patchcore"] | {"image_score": "topk_mean", "topk_fraction": 0.01}
+    result = train_tiny(synthetic_dataset, tmp_path / "topk.zip", "patchcore", options=options)
+    model = OnnxModel(read_package(result.path))
+    recorded = model.manifest.training.settings["options"]
+    assert (recorded["image_score"], recorded["topk_fraction"]) == ("topk_mean", 0.01)
+    images, _ = prepared_test_images(synthetic_dataset, model)
+    onnx = model.run(images)
+    compare(torch_scores(result.module, images), (onnx.scores, onnx.maps))
+    # The score ONNX Runtime returns is the mean of the hottest 1 % (41 of 64 x 64) of its own map.
+    pixels = np.sort(onnx.maps.reshape(len(images), -1), axis=1)
+    assert np.allclose(onnx.scores, pixels[:, -41:].mean(axis=1), rtol=1e-5)
+    assert (onnx.scores < pixels[:, -1]).all()
+
+
+def test_an_unknown_image_score_rule_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="image_score"):
+        parse_options(get_architecture("patchcore"), {"image_score": "median"})
+    with pytest.raises(ValueError, match="topk_fraction"):
+        parse_options(get_architecture("simplenet"), {"topk_fraction": 0})
