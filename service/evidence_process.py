@@ -3,7 +3,8 @@ memory to a lower-priority process that writes the PNGs (`EvidenceWriter`, disk 
 records their paths on the decision.
 
 The line process only copies the arrays into a fresh shared-memory block and queues its name
-(tens of microseconds); the evidence process copies them out, frees the block, and encodes. At
+(tens of microseconds); the evidence process encodes straight from the block (no copy, no second
+thread), then frees it. At
 most `max_backlog` pictures are outstanding; more are skipped and counted, never queued without
 bound. A dead evidence process is started again; decisions never wait for it.
 
@@ -91,19 +92,25 @@ def _to_shared(seq: int, evidence: Evidence) -> _Job:
     return _Job(seq, block.name, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
 
 
-def _from_shared(job: _Job) -> Evidence:
-    """Copy the arrays out and free the block."""
+def _write_from_shared(job: _Job, writer: EvidenceWriter) -> None:
+    """Encode the pictures straight from the shared block (no copy out), then free it."""
     block = shared_memory.SharedMemory(name=job.block)
     try:
-        pixels = np.ndarray(job.pixels.shape, job.pixels.dtype, buffer=block.buf, offset=job.pixels.offset).copy()
-        anomaly_map = None
-        if job.anomaly_map is not None:
-            ref = job.anomaly_map
-            anomaly_map = np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset).copy()
+        evidence = Evidence(
+            pixels=_view(block, job.pixels),
+            anomaly_map=_view(block, job.anomaly_map) if job.anomaly_map is not None else None,
+            input_spec=job.input_spec,
+            vmax=job.vmax,
+        )
+        writer.write(job.seq, evidence)
+        del evidence  # the views must be gone before the block is closed
     finally:
         block.close()
         block.unlink()
-    return Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax)
+
+
+def _view(block: shared_memory.SharedMemory, ref: _ArrayRef) -> np.ndarray:
+    return np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)
 
 
 def evidence_main(
@@ -127,7 +134,6 @@ def evidence_main(
         held=RecheckStore(engine).unexported,  # re-checked parts keep their pictures until exported
         on_done=lambda: _done(outstanding),
     )
-    writer.start()
     parent = parent_process()
     try:
         while True:
@@ -141,12 +147,11 @@ def evidence_main(
             if job is None:
                 return
             try:
-                writer.submit(job.seq, _from_shared(job))
+                _write_from_shared(job, writer)  # on this thread: the process does nothing else
             except Exception:
                 log.exception("evidence for decision %s could not be read from shared memory", job.seq)
                 _done(outstanding)
     finally:
-        writer.stop()
         engine.dispose()
 
 
