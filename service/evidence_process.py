@@ -20,15 +20,14 @@ import queue
 import signal
 import time
 from dataclasses import dataclass
-from multiprocessing import parent_process, shared_memory
+from multiprocessing import parent_process
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from gaikan.models.package import InputSpec
 from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter
 from gaikan.service.metrics import Metrics
+from gaikan.service.shared_arrays import ArrayRef, received, to_shared
 from gaikan.service.workers import ProcessWorker
 
 log = logging.getLogger(__name__)
@@ -55,62 +54,27 @@ class SharedCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class _ArrayRef:
-    shape: tuple[int, ...]
-    dtype: str
-    offset: int
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
-
-
-@dataclass(frozen=True, slots=True)
 class _Job:
     seq: int
     block: str  # shared-memory name
-    pixels: _ArrayRef
-    anomaly_map: _ArrayRef | None
+    pixels: ArrayRef
+    anomaly_map: ArrayRef | None
     input_spec: InputSpec | None
     vmax: float | None
 
 
 def _to_shared(seq: int, evidence: Evidence) -> _Job:
-    arrays = [np.ascontiguousarray(evidence.pixels)]
-    if evidence.anomaly_map is not None:
-        arrays.append(np.ascontiguousarray(evidence.anomaly_map))
-    refs, offset = [], 0
-    for array in arrays:
-        refs.append(_ArrayRef(tuple(array.shape), array.dtype.str, offset))
-        offset += array.nbytes
-    block = shared_memory.SharedMemory(create=True, size=max(offset, 1))
-    try:
-        for array, ref in zip(arrays, refs, strict=True):
-            np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)[...] = array
-    finally:
-        block.close()  # the block lives on until the evidence process unlinks it
-    return _Job(seq, block.name, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
+    arrays = [evidence.pixels] if evidence.anomaly_map is None else [evidence.pixels, evidence.anomaly_map]
+    block, refs = to_shared(arrays)
+    return _Job(seq, block, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
 
 
 def _write_from_shared(job: _Job, writer: EvidenceWriter) -> None:
     """Encode the pictures straight from the shared block (no copy out), then free it."""
-    block = shared_memory.SharedMemory(name=job.block)
-    try:
-        evidence = Evidence(
-            pixels=_view(block, job.pixels),
-            anomaly_map=_view(block, job.anomaly_map) if job.anomaly_map is not None else None,
-            input_spec=job.input_spec,
-            vmax=job.vmax,
-        )
-        writer.write(job.seq, evidence)
-        del evidence  # the views must be gone before the block is closed
-    finally:
-        block.close()
-        block.unlink()
-
-
-def _view(block: shared_memory.SharedMemory, ref: _ArrayRef) -> np.ndarray:
-    return np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)
+    with received(job.block, [job.pixels, job.anomaly_map]) as (pixels, anomaly_map):
+        assert pixels is not None
+        writer.write(job.seq, Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax))
+        del pixels, anomaly_map  # no view outlives the block
 
 
 def evidence_main(
