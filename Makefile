@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test serve-deps test-deps browser prometheus screenshots demo-model clean
+.PHONY: demo test serve-deps test-deps browser prometheus mosquitto screenshots demo-model clean
 
 demo: serve-deps
 	$(BIN)/gaikan demo
@@ -20,7 +20,7 @@ $(VENV)/.serve-installed: pyproject.toml
 	touch $@
 
 # Everything the tests need: serving, training (torch 2.13.0 CPU), test tools, a browser.
-test-deps: $(VENV)/.test-installed browser prometheus
+test-deps: $(VENV)/.test-installed browser prometheus mosquitto
 $(VENV)/.test-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -51,6 +51,14 @@ prometheus:
 	@if [ ! -x /usr/bin/prometheus ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's prometheus for the deploy tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	fi
+
+# The mosquitto MQTT broker for the MQTT tests (tests/test_service_mqtt.py): Debian's package,
+# installed when missing and run as root (as CI is); elsewhere those tests skip and say why.
+mosquitto:
+	@if [ ! -x /usr/sbin/mosquitto ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's mosquitto for the MQTT tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto >/dev/null; \
 	fi
 
 # Refresh the README's dashboard screenshots (docs/dashboard*.png) from the browser tests.

@@ -114,6 +114,20 @@ def print_rows(rows: list[Row]) -> None:
     sys.stdout.flush()
 
 
+def trainable(data: Path, arch: str) -> bool:
+    """False for a supervised architecture on a folder without defective training images."""
+    from gaikan.models.dataset import DatasetError, supervised_images
+    from gaikan.models.train_archs import get_architecture
+
+    if not get_architecture(arch).supervised:
+        return True
+    try:
+        supervised_images(data)
+    except DatasetError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", default=",".join(ALL_ARCHS))
@@ -140,11 +154,15 @@ def main() -> None:
             args.keep.mkdir(parents=True, exist_ok=True)
         if not args.no_synthetic:
             synthetic = write_dataset(
-                workdir / "synthetic", train_good=60, test_good=20, test_per_defect=8, size=args.image_size, seed=21
+                workdir / "synthetic", train_good=60, test_good=20, test_per_defect=8, size=args.image_size, seed=21,
+                train_per_defect=8,  # for a supervised architecture; the good-only ones read train/good only
             )
             datasets.append(("synthetic", synthetic))
         for label, path in datasets:
             for arch in args.archs.split(","):
+                if not trainable(path, arch.strip()):
+                    print(f"skipped {arch} on {label}: no defect folders under train/", file=sys.stderr, flush=True)
+                    continue
                 rows.append(bench(path, label, arch.strip(), args, workdir))
                 print_rows(rows[-1:])
     print()

@@ -11,11 +11,14 @@ Per (data set, architecture): `gaikan train` (the same `train_package`, default 
 - image AUROC and the review rate at zero escapes (good parts flagged at the lowest defect score);
 - pixel AUROC and AUPRO (to 30 % FPR) where the data has masks;
 - escapes and good parts flagged at the package's own shipped thresholds (uncalibrated: the safe
-  defaults from good images only), i.e. what a line gets when it activates the fresh package;
+  defaults from good images only; a supervised architecture's are calibrated on its held-back
+  training defects), i.e. what a line gets when it activates the fresh package;
 - ONNX Runtime latency, batch 1, median per image (`--threads` intra-op threads);
 - training seconds (as recorded in the manifest).
 
-Architectures default to every one `gaikan train --arch` knows (`train_archs.architecture_names`).
+Architectures default to every one `gaikan train --arch` knows (`train_archs.architecture_names`);
+a supervised one (`abn`) is skipped on a folder without defect folders under train/
+(`benchmarks/split_defects.py` makes such a split of an MVTec-layout folder).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from gaikan.models.runtime import OnnxModel
 from gaikan.models.train import TrainSettings, train_package
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_models import latency_ms  # noqa: E402  (the benchmarks' one latency measurement)
+from bench_models import latency_ms, trainable  # noqa: E402  (the benchmarks' one latency measurement)
 
 HEADER = (
     "| data | arch | image AUROC | review @ 0 escapes | pixel AUROC | AUPRO | escapes @ shipped | good flagged @ shipped "
@@ -82,7 +85,7 @@ def _package_for(data: Path, arch: str, args: argparse.Namespace, folder: Path) 
     if args.reuse and out.is_file():
         return out
     settings = TrainSettings(
-        arch=arch, height=args.image_size, width=args.image_size, max_minutes=args.max_minutes,
+        arch=arch, height=args.image_size[0], width=args.image_size[1], max_minutes=args.max_minutes,
         epochs=args.epochs, seed=args.seed, device=args.device, options=_options(args.set, arch),
     )  # fmt: skip
     train_package(data, out, settings, show_progress=not args.quiet)
@@ -98,6 +101,14 @@ def _options(items: list[str], arch: str) -> dict[str, str]:
             key, _, value = setting.partition("=")
             options[key.strip().replace("-", "_")] = value.strip()
     return options
+
+
+def _size(text: str) -> tuple[int, int]:
+    """`256` or `512x208` (height x width), as `gaikan train --image-size`."""
+    values = [int(part) for part in text.lower().split("x")]
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected S or HxW, e.g. 256 or 512x208")
+    return values[0], values[-1]
 
 
 def measure(data: Path, arch: str, args: argparse.Namespace, folder: Path) -> Row:
@@ -120,7 +131,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append", required=True, help="MVTec-layout folder (repeatable)")
     parser.add_argument("--archs", default=None, help="comma-separated subset (default: every registered architecture)")
     parser.add_argument("--set", action="append", default=[], help="architecture option [ARCH:]KEY=VALUE (repeatable)")
-    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--image-size", type=_size, default=(256, 256), help="S (square) or HxW, as gaikan train")
     parser.add_argument("--max-minutes", type=float, default=None, help="training budget per architecture")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -148,6 +159,9 @@ def main() -> None:
         print(HEADER + "\n" + ALIGN, flush=True)
         for data in args.data:
             for arch in archs:
+                if not trainable(data, arch):
+                    print(f"skipped {arch} on {data.name}: no defect folders under train/", file=sys.stderr, flush=True)
+                    continue
                 rows.append(measure(data, arch, args, folder))
                 print(rows[-1].markdown(), flush=True)
     print()

@@ -20,6 +20,9 @@ class ArchitectureEntry:
     fit: str  # "module:function" turning a TrainContext into the scoring module
     # Largest torch-vs-ONNX-Runtime difference accepted, relative to the largest output value.
     parity_tolerance: float = 1e-3
+    # Trained on good and confirmed defective images (`gaikan.models.dataset.supervised_images`);
+    # the others learn from good images only.
+    supervised: bool = False
 
 
 # What `gaikan train` trains without `--arch` (why: README, models section).
@@ -74,6 +77,14 @@ ARCHITECTURES: tuple[ArchitectureEntry, ...] = (
         # The search iterates sign() and ReLU masks: float32 rounding differences between two
         # correct implementations can flip a branch and grow over the steps (as ae-projected).
         parity_tolerance=1e-2,
+    ),
+    ArchitectureEntry(
+        "abn",
+        "Attention Branch Network on frozen EfficientNet-Lite features, trained on good and defective images; "
+        "score = defect probability, map = attention",
+        "gaikan.models.train_abn:AbnOptions",
+        "gaikan.models.train_abn:fit_abn",
+        supervised=True,
     ),
 )
 

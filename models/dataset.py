@@ -4,6 +4,10 @@
     root/test/good/*.png                good images for evaluation
     root/test/<defect_type>/<stem>.*    defective images
     root/ground_truth/<defect_type>/<stem>_mask.png   optional masks (white = defect)
+    root/train/<defect_type>/*.png      confirmed defective images for supervised training (`abn`)
+
+A `gaikan dataset export` folder (it has `gaikan-export.json`) keeps the confirmed defects under
+test/<defect_type>/: a supervised architecture trains on that whole folder (`supervised_images`).
 
 Images may be any size, grey or colour, png/jpg/bmp/tif. A mask is paired with its image by
 exact name (`<stem>_mask.png`, or another image suffix when there is no png), never by sorted
@@ -23,6 +27,7 @@ from gaikan.camera.replay import IMAGE_SUFFIXES
 from gaikan.models.package import DataFingerprint
 
 GOOD = "good"
+EXPORT_INDEX = "gaikan-export.json"  # written by `gaikan dataset export` (service/dataset_export.py)
 
 
 class DatasetError(ValueError):
@@ -53,6 +58,44 @@ def train_images(root: Path) -> list[Path]:
     if not images:
         raise DatasetError(f"{root}: no training images in train/good ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return images
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisedImages:
+    """The training material of a supervised architecture."""
+
+    good: list[Path]
+    defects: list[Sample]
+    source: str  # where they came from, in words (recorded in the manifest)
+
+
+def defect_samples_under(folder: Path) -> list[Sample]:
+    """Images in every `folder/<type>/` other than good, by type (masks not looked up)."""
+    if not folder.is_dir():
+        return []
+    types = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name != GOOD)
+    return [Sample(path=path, defect_type=kind) for kind in types for path in _images_in(folder / kind)]
+
+
+def supervised_images(root: Path) -> SupervisedImages:
+    """Good and defective training images: train/good and every train/<defect_type>/; for a
+    `gaikan dataset export` folder without defect folders under train/, the whole export
+    (train/good and test/good, defects from test/<defect_type>/), since that is where it keeps the
+    parts people confirmed. DatasetError saying what is missing when there is no defect image
+    (a plain MVTec folder's test/ set is never trained on)."""
+    root = Path(root)
+    good = train_images(root)
+    defects = defect_samples_under(root / "train")
+    if defects:
+        return SupervisedImages(good, defects, "train/good and train/<defect_type>/")
+    if (root / EXPORT_INDEX).is_file():
+        defects = defect_samples_under(root / "test")
+        if defects:
+            return SupervisedImages(good + _images_in(root / "test" / GOOD), defects, "a gaikan dataset export: train/ and test/")
+    raise DatasetError(
+        f"{root}: no defective training images: a supervised model needs train/<defect_type>/ folders beside "
+        f"train/good (or a `gaikan dataset export` folder with parts re-checked as defective)"
+    )
 
 
 def test_samples(root: Path) -> list[Sample]:

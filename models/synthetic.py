@@ -169,8 +169,10 @@ def write_dataset(
     size: int = 256,
     seed: int = 0,
     grey: bool = False,
+    train_per_defect: int = 0,
 ) -> Path:
-    """Write an MVTec-AD-layout dataset: train/good, test/good, test/<defect>, ground_truth/<defect>."""
+    """Write an MVTec-AD-layout dataset: train/good, test/good, test/<defect>, ground_truth/<defect>;
+    with `train_per_defect`, also train/<defect> (defective training images for a supervised model)."""
     root = Path(root)
 
     def emit(relative: str, part: SyntheticPart) -> None:
@@ -186,6 +188,8 @@ def write_dataset(
             part = render_part(seed, 20_000 + i, defect, size)
             emit(f"test/{defect}/{i:03d}.png", part)
             _write_png(root / f"ground_truth/{defect}/{i:03d}_mask.png", part.mask)
+        for i in range(train_per_defect):
+            emit(f"train/{defect}/{i:03d}.png", render_part(seed, 30_000 + i, defect, size))
     return root
 
 

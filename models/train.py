@@ -1,14 +1,18 @@
-"""`gaikan train`: good images in, a validated model package out.
+"""`gaikan train`: good images in (and confirmed defective ones for a supervised architecture),
+a validated model package out.
 
-1. Read `train/good` of an MVTec-AD-layout folder and bring every image to the model input with
+1. Read `train/good` of an MVTec-AD-layout folder (a supervised architecture also its defect
+   folders, `dataset.supervised_images`) and bring every image to the model input with
    `gaikan.models.preprocess` (the same code serving uses).
-2. Hold back a seeded share of the good images (never trained on).
+2. Hold back a seeded share of the good images (never trained on), and as large a share of each
+   defect type for a supervised architecture.
 3. Fit the architecture, export its scoring module to ONNX, and score the held-back images with
    both torch and ONNX Runtime (through `OnnxModel`, the serving runner): the package is written
    only if they agree.
 4. Record score statistics of the held-back images (ONNX Runtime scores), the safe default
-   thresholds (`initial_thresholds`: a review band above the good range, uncalibrated), the data
-   fingerprint, the settings and the time taken.
+   thresholds (`initial_thresholds`: a review band above the good range, uncalibrated; with
+   held-back defects `supervised_thresholds`: calibrated), the data fingerprint, the settings and
+   the time taken.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gaikan.models.architectures import DEFAULT_ARCHITECTURE
-from gaikan.models.calibrate import just_above
-from gaikan.models.dataset import fingerprint, train_images
+from gaikan.models.calibrate import calibrate, just_above
+from gaikan.models.dataset import Sample, fingerprint, supervised_images, train_images
 from gaikan.models.metrics import score_stats
 from gaikan.models.package import (
     InputSpec,
@@ -48,6 +52,12 @@ THRESHOLD_RULE = (
     f"review = just above the p95 of held-back good scores; "
     f"reject = max + {THRESHOLD_SPREADS:g} x (max - p50) (at least 5 % of |max| above it)"
 )
+SUPERVISED_THRESHOLD_RULE = (
+    "review = the lower of (just above the p95 of held-back good scores) and (the lowest held-back defect score: "
+    f"no held-back defect passes); reject = the higher of (max + {THRESHOLD_SPREADS:g} x (max - p50) of the held-back "
+    "good scores) and (the lowest held-back defect score)"
+)
+
 
 class TrainSettings(BaseModel):
     """Everything that decides what a training run produces (recorded in the manifest)."""
@@ -120,13 +130,45 @@ def initial_thresholds(stats: ScoreStats) -> Thresholds:
     return Thresholds(reject=reject, review=review)
 
 
+def supervised_thresholds(stats: ScoreStats, good_scores: np.ndarray, defect_scores: np.ndarray) -> Thresholds:
+    """Thresholds of a supervised model from its held-back good and defective images, erring
+    toward review: review at the lower of the safe default (`initial_thresholds`) and the
+    zero-escape level of the held-back defects (`gaikan calibrate`'s rule: their lowest score), so
+    no held-back defect passes; reject at the higher of the safe default (clearly beyond every
+    held-back good part) and that zero-escape level, so only a score as high as a confirmed
+    defect's is rejected outright and everything between goes to a person."""
+    safe = initial_thresholds(stats)
+    calibrated = calibrate(good_scores, defect_scores, review=True).thresholds
+    zero_escape = calibrated.review if calibrated.review is not None else calibrated.reject
+    review = min(safe.review if safe.review is not None else safe.reject, zero_escape)
+    return Thresholds(review=review, reject=max(safe.reject, zero_escape, just_above(review)))
+
+
+def defect_holdout_split(defects: list[Sample], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, held-back indices) into `defects`: a seeded share of every defect type
+    (rounded), at least one held back when there are two or more, at least one kept to train on."""
+    rng = np.random.default_rng(seed)
+    held: list[int] = []
+    for kind in sorted({d.defect_type for d in defects}):
+        members = [i for i, d in enumerate(defects) if d.defect_type == kind]
+        held += [int(i) for i in rng.permutation(members)[: round(len(members) * fraction)]]
+    if len(held) >= len(defects):
+        held = held[: len(defects) - 1]
+    if not held and len(defects) >= 2:
+        held = [int(rng.integers(len(defects)))]
+    chosen = np.zeros(len(defects), bool)
+    chosen[held] = True
+    return np.flatnonzero(~chosen), np.flatnonzero(chosen)
+
+
 def _clean_name(text: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-._")
     return (cleaned or "model")[:100]
 
 
 def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progress: bool = True) -> TrainResult:
-    """Train `settings.arch` on `data/train/good` and write the package to `out`."""
+    """Train `settings.arch` on `data/train/good` (a supervised one also on its defect images) and
+    write the package to `out`."""
     from gaikan.models.export import compare, export_onnx, torch_scores
     from gaikan.models.runtime import OnnxModel
     from gaikan.models.train_archs import get_architecture, parse_options
@@ -137,8 +179,10 @@ def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progre
     options = parse_options(architecture, settings.options)
     device = pick_device(settings.device)
     data = Path(data)
-    files = train_images(data)
-    raw = [read_image(path) for path in files]
+    supervised = supervised_images(data) if architecture.supervised else None
+    files = supervised.good if supervised else train_images(data)
+    defects = supervised.defects if supervised else []
+    raw = [read_image(path) for path in files + [d.path for d in defects]]
     colour = settings.colour or detect_colour(raw)
     # Normalisation is the architecture's (known once its module exists); preparing ignores it.
     spec = InputSpec(
@@ -147,12 +191,15 @@ def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progre
     )  # fmt: skip
     images = prepare_batch(raw, spec)
     del raw
+    images, defect_images = images[: len(files)], images[len(files) :]
     train_index, holdout_index = holdout_split(len(images), settings.holdout_fraction, settings.seed)
+    defect_train, defect_held = defect_holdout_split(defects, settings.holdout_fraction, settings.seed)
 
     seed_everything(settings.seed)
     context = TrainContext(
         train=images[train_index], holdout=images[holdout_index], device=device, seed=settings.seed,
         deadline=Deadline(settings.max_minutes), epochs=settings.epochs, options=options, show_progress=show_progress,
+        defects=defect_images[defect_train], holdout_defects=defect_images[defect_held],
     )  # fmt: skip
     module = architecture.fit(context)
 
@@ -170,10 +217,16 @@ def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progre
     runner = OnnxModel(provisional)
     # Held-back images only: on training images a memory-bank model's distances are ~0, where
     # float32 rounding differences between two correct implementations are relatively large.
-    onnx_outputs = _run_in_batches(runner, context.holdout)
-    parity = compare(torch_scores(module, context.holdout), onnx_outputs, architecture.parity_tolerance)
-    holdout_scores = onnx_outputs[0]
+    held = np.concatenate([context.holdout, context.holdout_defects]) if len(defect_held) else context.holdout
+    onnx_outputs = _run_in_batches(runner, held)
+    parity = compare(torch_scores(module, held), onnx_outputs, architecture.parity_tolerance)
+    holdout_scores, held_defect_scores = onnx_outputs[0][: len(holdout_index)], onnx_outputs[0][len(holdout_index) :]
     stats = score_stats(holdout_scores)
+    calibrated = held_defect_scores.size > 0
+    if calibrated:
+        thresholds, rule = supervised_thresholds(stats, holdout_scores, held_defect_scores), SUPERVISED_THRESHOLD_RULE
+    else:
+        thresholds, rule = initial_thresholds(stats), THRESHOLD_RULE
 
     seconds = time.monotonic() - started
     recorded = settings.model_dump(exclude={"name", "version", "options"}) | {
@@ -184,18 +237,27 @@ def train_package(data: Path, out: Path, settings: TrainSettings, *, show_progre
         "holdout_images": int(len(holdout_index)),
         "fit": context.notes,
         "parity_relative_error": parity.worst,
-        "threshold_rule": THRESHOLD_RULE,
+        "threshold_rule": rule,
     }
+    if supervised:
+        recorded |= {
+            "defect_source": supervised.source,
+            "defect_train_images": int(len(defect_train)),
+            "defect_holdout_images": int(len(defect_held)),
+            "holdout_defect_scores": [round(float(v), 6) for v in held_defect_scores],
+        }
     package = with_changes(
         provisional,
         name=_clean_name(settings.name or f"{data.name}-{settings.arch}"),
         version=settings.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
         description=f"{architecture.summary}; trained on {data.name}",
         created_at=datetime.now(UTC),
-        thresholds=initial_thresholds(stats),
-        calibrated=False,  # good images only: `gaikan calibrate` with defects sets it
+        thresholds=thresholds,
+        calibrated=calibrated,  # set by held-back defects; good images only: `gaikan calibrate` with defects sets it
         score_stats=stats,
-        training=TrainingInfo(data=fingerprint(files, data), settings=recorded, seconds=round(seconds, 3)),
+        training=TrainingInfo(
+            data=fingerprint(files + [d.path for d in defects], data), settings=recorded, seconds=round(seconds, 3)
+        ),
     )
     path = write_package(package, Path(out))
     return TrainResult(path=path, manifest=package.manifest, module=module, holdout_scores=holdout_scores, parity_error=parity.worst)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import math
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from gaikan.models.nets.autoencoder import ConvAutoencoder
 from gaikan.models.nets.reconstruction import ErrorKind, Projection, ReconstructionScorer
-from gaikan.models.train_context import BestCheckpoint, TrainContext, batches, shuffled_batches, to_tensor
+from gaikan.models.train_context import BestCheckpoint, MapScoreOptions, TrainContext, batches, shuffled_batches, to_tensor
 
 TARGET_STEPS = 1000  # default epochs give about this many optimiser steps
 _DEFAULT = Projection()
 
 
-class AutoencoderOptions(BaseModel):
+class AutoencoderOptions(MapScoreOptions):
     model_config = ConfigDict(extra="forbid")
     downsample: int = Field(2, ge=1, le=8, description="the autoencoder works at input size / downsample")
     base_channels: int = Field(32, ge=4, le=256)
@@ -59,7 +59,9 @@ def _fit(context: TrainContext, error: ErrorKind, projected: bool) -> Reconstruc
     if context.height % k or context.width % k:
         raise ValueError(f"image size {context.height}x{context.width} is not divisible by downsample={k}")
     network = ConvAutoencoder(context.channels, context.height // k, context.width // k, options.base_channels, options.latent_dims)
-    scorer = ReconstructionScorer(network, context.channels, context.height, context.width, error, downsample=k)
+    scorer = ReconstructionScorer(
+        network, context.channels, context.height, context.width, error, downsample=k, rule=options.score_rule
+    )
     scorer = scorer.to(context.device)
     optimiser = torch.optim.Adam(network.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay)
     generator = torch.Generator().manual_seed(context.seed)

@@ -27,6 +27,7 @@ class Architecture:
     options: type[BaseModel]
     fit: Callable[[TrainContext], nn.Module]
     parity_tolerance: float = 1e-3
+    supervised: bool = False
 
 
 def _load(reference: str) -> Any:
@@ -37,7 +38,9 @@ def _load(reference: str) -> Any:
 def get_architecture(name: str) -> Architecture:
     """The training form of a registered architecture; ValueError for an unknown name."""
     entry = architecture_entry(name)
-    return Architecture(entry.name, entry.summary, _load(entry.options), _load(entry.fit), entry.parity_tolerance)
+    return Architecture(
+        entry.name, entry.summary, _load(entry.options), _load(entry.fit), entry.parity_tolerance, entry.supervised
+    )
 
 
 def parse_options(architecture: Architecture, values: dict[str, Any]) -> BaseModel:

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
+
+from gaikan.models.nets.layers import ImageScoreKind, ScoreRule
 
 
 def seed_everything(seed: int) -> None:
@@ -53,7 +55,9 @@ class TrainContext:
 
     `train` and `holdout` are (N, H, W, C) uint8 batches exactly as the graph will receive them
     (already through `gaikan.models.preprocess`). `holdout` is for choosing the best checkpoint;
-    it never enters a memory bank or a gradient.
+    it never enters a memory bank or a gradient. `defects` and `holdout_defects` are the confirmed
+    defective images of a supervised architecture (empty for the good-only ones); the held-back
+    ones set its thresholds and never enter a gradient either.
     """
 
     train: np.ndarray
@@ -64,6 +68,8 @@ class TrainContext:
     epochs: int | None
     options: BaseModel
     show_progress: bool = True
+    defects: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 1), np.uint8))
+    holdout_defects: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 1), np.uint8))
     notes: dict[str, Any] = field(default_factory=dict)  # what the fit wants recorded in the manifest
 
     @property
@@ -80,6 +86,21 @@ class TrainContext:
 
     def progress(self, total: int | None, description: str) -> tqdm:
         return tqdm(total=total, desc=description, disable=not self.show_progress, leave=False, dynamic_ncols=True)
+
+
+class MapScoreOptions(BaseModel):
+    """The image score rule (`--set image_score=max|topk_mean --set topk_fraction=F`) of every
+    architecture whose score is read off its anomaly map; exported inside the graph."""
+
+    model_config = ConfigDict(extra="forbid")
+    image_score: ImageScoreKind = Field(
+        "max", description="max: the map's hottest pixel; topk_mean: the mean of its hottest topk_fraction of pixels"
+    )
+    topk_fraction: float = Field(0.003, gt=0, le=1, description="share of the map's pixels topk_mean averages")
+
+    @property
+    def score_rule(self) -> ScoreRule:
+        return ScoreRule(self.image_score, self.topk_fraction)
 
 
 def batches(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

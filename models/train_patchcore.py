@@ -15,14 +15,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
 from gaikan.models.nets.patchcore import PatchCore
-from gaikan.models.train_context import Deadline, TrainContext, batches, to_tensor
+from gaikan.models.train_context import Deadline, MapScoreOptions, TrainContext, batches, to_tensor
 
 
-class PatchCoreOptions(BaseModel):
+class PatchCoreOptions(MapScoreOptions):
     model_config = ConfigDict(extra="forbid")
     bank_size: int = Field(4096, ge=16, le=65536, description="most memory-bank rows: the search's latency budget")
     projection_dims: int = Field(64, ge=8, le=1024, description="random projection used only by the coreset search")
@@ -38,7 +38,9 @@ def fit_patchcore(context: TrainContext) -> PatchCore:
     for side in (context.height, context.width):
         if side % SIZE_MULTIPLE:
             raise ValueError(f"patchcore needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
-    model = PatchCore(LiteFeatures(options.backbone), context.height, context.width, context.channels).to(context.device).eval()
+    model = PatchCore(
+        LiteFeatures(options.backbone), context.height, context.width, context.channels, options.score_rule
+    ).to(context.device).eval()
     generator = torch.Generator(device="cpu").manual_seed(context.seed)
     patches = extract_patches(model.embed, context.train, context, options.batch_size, options.max_patches, generator)
     chosen = greedy_coreset(

@@ -13,17 +13,17 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
 from gaikan.models.nets.simplenet import SimpleNet
-from gaikan.models.train_context import BestCheckpoint, TrainContext
+from gaikan.models.train_context import BestCheckpoint, MapScoreOptions, TrainContext
 from gaikan.models.train_patchcore import extract_patches
 
 MARGIN = 0.5
 
 
-class SimpleNetOptions(BaseModel):
+class SimpleNetOptions(MapScoreOptions):
     model_config = ConfigDict(extra="forbid")
     backbone: Literal[tuple(BACKBONES)] = Field("lite0", description="shipped ImageNet EfficientNet-Lite network")  # type: ignore[valid-type]
     hidden: int = Field(256, ge=4, le=4096, description="discriminator hidden width")
@@ -41,7 +41,9 @@ def fit_simplenet(context: TrainContext) -> SimpleNet:
         if side % SIZE_MULTIPLE:
             raise ValueError(f"simplenet needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
     features = LiteFeatures(options.backbone)
-    model = SimpleNet(features, context.height, context.width, context.channels, options.hidden).to(context.device)
+    model = SimpleNet(
+        features, context.height, context.width, context.channels, options.hidden, options.score_rule
+    ).to(context.device)
     model.eval()
     generator = torch.Generator().manual_seed(context.seed)
     train = extract_patches(model.embed, context.train, context, 8, options.max_patches, generator)

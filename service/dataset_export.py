@@ -19,13 +19,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gaikan.models.dataset import GOOD
+from gaikan.models.dataset import EXPORT_INDEX, GOOD
 from gaikan.service.records import StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.storage.rechecks import Finding, Recheck, RecheckStore
 
 UNSPECIFIED = "unspecified"
-INDEX_FILE = "gaikan-export.json"
+INDEX_FILE = EXPORT_INDEX
 
 
 class ExportError(ValueError):

@@ -27,6 +27,7 @@ from typing import Any
 from gaikan.models.package import InputSpec
 from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter
 from gaikan.service.metrics import Metrics
+from gaikan.service.records import DEFAULT_LINE
 from gaikan.service.shared_arrays import ArrayRef, received, to_shared
 from gaikan.service.workers import ProcessWorker
 
@@ -78,7 +79,7 @@ def _write_from_shared(job: _Job, writer: EvidenceWriter) -> None:
 
 
 def evidence_main(
-    folder: Path, database_url: str, budget_bytes: int, reserve: DiskReserve, jobs: Any, outstanding: Any, counts: Any, log_level: str
+    folder: Path, database_url: str, line: str, budget_bytes: int, reserve: DiskReserve, jobs: Any, outstanding: Any, counts: Any, log_level: str
 ) -> None:
     """Entry point of the evidence process."""
     from gaikan.service.storage.database import open_database
@@ -90,12 +91,12 @@ def evidence_main(
     engine = open_database(database_url)
     writer = EvidenceWriter(
         folder,
-        DecisionStore(engine),
+        DecisionStore(engine, line=line),
         SharedCounters(counts),
         budget_bytes=budget_bytes,
         niceness=0,
         reserve=reserve,
-        held=RecheckStore(engine).unexported,  # re-checked parts keep their pictures until exported
+        held=RecheckStore(engine, line=line).unexported,  # re-checked parts keep their pictures until exported
         on_done=lambda: _done(outstanding),
     )
     parent = parent_process()
@@ -138,8 +139,9 @@ class EvidenceProcess:
         max_backlog: int = 32,
         niceness: int = 10,
         log_level: str = "info",
+        line: str = DEFAULT_LINE,
     ) -> None:
-        self._args = (Path(folder), database_url, budget_bytes, reserve)
+        self._args = (Path(folder), database_url, line, budget_bytes, reserve)
         self._metrics = metrics
         self._max_backlog = max_backlog
         self._log_level = log_level

@@ -20,6 +20,7 @@ from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Pipeline, PipelineConfig
 from gaikan.service.line_protocol import DecisionStored, ModelSwapped
 from gaikan.service.recorder import Recorder
+from gaikan.service.records import DEFAULT_LINE
 from gaikan.service.run_id import new_run_id
 from gaikan.service.registry import ActiveModel, ModelRegistry, RuntimeOptions, VersionConflict
 from gaikan.service.settings import Settings
@@ -48,16 +49,17 @@ class Stores:
     rechecks: RecheckStore
 
     @classmethod
-    def open(cls, url: str, migrate: MigrateMode = "auto") -> Stores:
+    def open(cls, url: str, migrate: MigrateMode = "auto", *, line: str = DEFAULT_LINE) -> Stores:
+        """The stores of line `line` (settings `line_id`) in the database at `url`."""
         engine = open_database(url, migrate)
         return cls(
             engine=engine,
-            decisions=DecisionStore(engine),
-            audit=AuditLog(engine),
-            versions=ModelVersionStore(engine),
-            thresholds=ThresholdStore(engine),
-            acks=AckStore(engine),
-            rechecks=RecheckStore(engine),
+            decisions=DecisionStore(engine, line=line),
+            audit=AuditLog(engine, line=line),
+            versions=ModelVersionStore(engine, line=line),
+            thresholds=ThresholdStore(engine, line=line),
+            acks=AckStore(engine, line=line),
+            rechecks=RecheckStore(engine, line=line),
         )
 
 
@@ -69,7 +71,7 @@ class Line:
         self.run_id = new_run_id(self.started_at)
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.stores = Stores.open(settings.database, settings.migrate)
+        self.stores = Stores.open(settings.database, settings.migrate, line=settings.line_id)
         self.metrics = Metrics()
         self.registry = ModelRegistry(
             versions=self.stores.versions,
@@ -92,6 +94,7 @@ class Line:
             budget_bytes=int(settings.image_budget_mb * 1024 * 1024),
             reserve=DiskReserve(min_free_mb=settings.min_free_disk_mb, min_free_percent=settings.min_free_disk_percent),
             log_level=settings.log_level,
+            line=settings.line_id,
         )
         self.recorder = Recorder(
             self.stores.decisions,

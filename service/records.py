@@ -47,14 +47,19 @@ class DecisionRecord:
         object.__setattr__(self, "latency_ms", (self.decided_at - self.captured_at) * 1000.0)
 
 
+DEFAULT_LINE = "line-1"  # the line id of a service that names none (and of rows written before line ids)
+LINE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # a line id (settings `line_id`): safe in an MQTT topic and a label
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDecision:
-    """A decision as persisted: `seq` comes from the store and never repeats."""
+    """A decision as persisted: `seq` comes from the store and never repeats within its line."""
 
     seq: int
     record: DecisionRecord
     image_path: str | None = None
     heatmap_path: str | None = None
+    line_id: str = DEFAULT_LINE  # the line that decided it (settings `line_id`)
 
 
 # --- Derived from the declarations --------------------------------------------------------------

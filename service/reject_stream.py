@@ -124,6 +124,10 @@ class RejectStream:
         """Every client that ever acknowledged: its acked seq and when (wall clock), from the store."""
         return self._acks.all()
 
+    def known(self, client: str) -> bool:
+        """Whether `client` has ever acknowledged (its cursor is stored)."""
+        return self._acks.known(client)
+
     def after(self, client: str, after: int | None, limit: int) -> list[StoredDecision]:
         """Decisions with seq > `after` (default: the client's acked seq), oldest first. Counts as a poll."""
         self.record_poll(client)

@@ -92,11 +92,41 @@ class PlcSettings(BaseModel):
     )
 
 
+class MqttSettings(BaseModel):
+    """`[mqtt]`: decisions and line state published to an MQTT broker (topics in the README)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: bool = Field(default=False, description="TLS to the broker (port 8883 by convention)")
+    ca_file: Path | None = Field(default=None, description="CA certificate(s) the broker's certificate is checked against; default the system's")
+    username: str | None = None
+    password: SecretStr | None = None
+    topic_root: str = Field(default="gaikan", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", description="First topic level(s)")
+    station: str = Field(
+        default="station-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="The station level of decision topics when a decision names none"
+    )
+    qos: Literal[1, 2] = Field(default=1, description="Delivery of decisions and state: 1 at least once (the seq tells repeats apart)")
+    client_id: str | None = Field(default=None, description="MQTT client id; default gaikan-<line_id>")
+    keepalive_s: int = Field(default=10, ge=2, le=3600, description="The broker publishes the last will this long (x1.5) after the service vanishes")
+    cursor: str = Field(
+        default="mqtt", min_length=1, max_length=100, description="The reject-stream client name under which the published seq is stored"
+    )
+    window: int = Field(default=100, ge=1, le=10_000, description="Decisions published and not yet confirmed by the broker, at most")
+    history: bool = Field(default=False, description="On first start, publish the decisions stored before MQTT was enabled")
+    required: bool = Field(
+        default=False, description="Broker unreachable for down_after_s: fail-safe `mqtt_down` (every part rejected); default: reported only"
+    )
+    down_after_s: float = Field(default=10.0, gt=0, description="How long the broker may be unreachable before it counts as down")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAIKAN_", env_nested_delimiter="__", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    line_id: str = Field(default="line-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="This line's id: stored with every decision, a label on every metric, the MQTT topic root")
     data_dir: Path = Path("gaikan-data")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     migrate: MigrateMode = Field(
@@ -159,6 +189,7 @@ class Settings(BaseSettings):
 
     api_keys: list[ApiKey] = Field(default_factory=list)
     plc: PlcSettings = Field(default_factory=PlcSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     api_niceness: int = Field(
         default=10,
         ge=0,

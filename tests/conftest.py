@@ -18,6 +18,15 @@ def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def supervised_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`synthetic_dataset` plus 3 defective training images per defect type under train/<type>/."""
+    return write_dataset(
+        tmp_path_factory.mktemp("supervised"), train_good=12, test_good=6, test_per_defect=2, size=64, seed=3,
+        train_per_defect=3,
+    )  # fmt: skip
+
+
 LINE_PATTERN: tuple[str | None, ...] = (None, None, "scratch", None, "crack")
 
 
@@ -65,6 +74,20 @@ def postgres_url() -> Iterator[str]:
             yield url
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real mosquitto broker on a free loopback port (skipped, with the reason, without the binary)."""
+    from tests.mqtt_broker import Broker, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        pytest.skip("MQTT tests skipped: the mosquitto broker is not installed (Debian: apt-get install mosquitto; `make test-deps`)")
+    broker = Broker(tmp_path_factory.mktemp("mosquitto")).start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

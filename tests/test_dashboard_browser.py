@@ -183,6 +183,26 @@ def test_a_rejected_part_appears_in_the_strip_and_opens_its_detail(server: LiveS
     assert page.evaluate("document.activeElement.closest('li')?.dataset.seq") == str(seq), "focus returns to the card"
 
 
+def test_a_passed_part_found_defective_later_is_reported_as_an_escape(server: LiveServer, tab: Page) -> None:
+    page = tab.open(server, OPERATOR)
+    page.wait_for_selector("#verdict-details:not([disabled])")
+    for _ in range(30):  # the latest part changes 5 times a second: open it until it is a passed one
+        page.click("#verdict-details")
+        if page.inner_text("#detail-facts [data-fact=decision] dd") == "Pass":
+            break
+        assert page.is_hidden("#detail-escape"), "only a passed part can escape"
+        page.keyboard.press("Escape")
+    seq = int(page.inner_text("#detail-title").removeprefix("Part #"))
+    page.click("#detail-report-escape")
+    page.click("#confirm-ok")
+    page.wait_for_function(f"() => document.querySelector('#detail-message').textContent.includes('#{seq}')")
+    assert "escape" in page.inner_text("#detail-message") and page.is_hidden("#detail-escape")
+    assert page.inner_text("#detail-facts [data-fact=recheck] dd").startswith("Defective · olga")
+    with server.client(secret(OPERATOR)) as client:
+        assert client.get(f"/api/v1/results/{seq}/recheck").json()["verdict"] == "defective"
+        assert client.get("/api/v1/recheck/summary").json()["total"]["escapes"] >= 1
+
+
 def test_without_a_key_the_page_asks_for_one(server: LiveServer, tab: Page) -> None:
     tab.expected.append("status of 401 (Unauthorized)")
     page = tab.page

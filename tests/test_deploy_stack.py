@@ -103,7 +103,7 @@ def test_every_dashboard_panel_queries_metrics_the_service_exports() -> None:
 def test_the_compose_stack_is_complete_and_its_files_exist() -> None:
     compose = _yaml(DEPLOY / "compose.yaml")
     services = compose["services"]
-    assert set(services) == {"gaikan", "postgres", "prometheus", "grafana"}
+    assert set(services) == {"gaikan", "postgres", "mosquitto", "prometheus", "grafana"}
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no healthcheck"
         for volume in service.get("volumes", []):
@@ -132,6 +132,7 @@ def test_the_stack_settings_file_and_env_file_make_valid_settings(monkeypatch: p
     monkeypatch.setenv("GAIKAN_HOST", compose_env["GAIKAN_HOST"])
     settings = load_settings(DEPLOY / "gaikan.compose.toml")
     assert settings.host == "0.0.0.0" and len(settings.api_keys) == 3 and settings.migrate == "auto"
+    assert settings.mqtt.enabled and settings.mqtt.host == "mosquitto" and "mosquitto" in _yaml(DEPLOY / "compose.yaml")["services"]
     # The shipped demo model, at the path where the CPU image installs it.
     python = re.search(r"^FROM python:(\d+\.\d+)-slim$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
     assert python and str(settings.initial_model) == f"/opt/gaikan/venv/lib/python{python[1]}/site-packages/gaikan/models/shipped/demo.zip"

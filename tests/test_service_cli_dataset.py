@@ -96,3 +96,34 @@ def test_retraining_from_the_export_is_one_command(line_data: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     evaluated = cli("eval", tmp_path / "new.zip", "--data", out, "--no-progress")
     assert evaluated.exit_code == 0, evaluated.output
+
+
+@pytest.mark.slow
+def test_abn_trains_on_the_export_and_its_package_flags_every_held_back_defect(line_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    assert cli("dataset", "export", "--data-dir", line_data, "--out", out, "--passes", 100).exit_code == 0
+    pytest.importorskip("torch", reason="training needs the train extra")
+    from gaikan.models.dataset import test_samples
+    from gaikan.models.package import read_package
+    from gaikan.models.preprocess import read_image
+    from gaikan.models.runtime import OnnxModel
+
+    package_file = tmp_path / "abn.zip"
+    args = ("train", "--data", out, "--arch", "abn", "--image-size", 64, "--epochs", 1, "--set", "hidden=8", "--set", "views=1", "--quiet")
+    result = cli(*args, "--out", package_file)
+    assert result.exit_code == 0, result.output
+    manifest = read_package(package_file).manifest
+    recorded = manifest.training.settings
+    assert manifest.architecture == "abn" and manifest.calibrated, "held-back confirmed defects set the thresholds"
+    assert recorded["defect_source"].startswith("a gaikan dataset export")
+    assert recorded["defect_train_images"] + recorded["defect_holdout_images"] == 6 and recorded["defect_holdout_images"] >= 1
+    assert all(manifest.thresholds.classify(s) != "pass" for s in recorded["holdout_defect_scores"])
+    assert "calibrated on" in result.output
+
+    evaluated = cli("eval", package_file, "--data", out, "--no-progress")
+    assert evaluated.exit_code == 0, evaluated.output
+    # The serving path (ONNX Runtime, no torch): a defect probability and an attention map per part.
+    samples = test_samples(out)
+    scores = OnnxModel(read_package(package_file)).score_images([read_image(s.path) for s in samples])
+    assert scores.maps.shape == (len(samples), 64, 64)
+    assert ((scores.scores >= 0) & (scores.scores <= 1)).all() and ((scores.maps >= 0) & (scores.maps <= 1)).all()

@@ -20,7 +20,7 @@ from gaikan.service.storage.database import sqlite_url
 # The decisions table as shipped (Alembic's first revision): a declaration that changes it needs a
 # migration, and this list says so by failing.
 SHIPPED_TABLE = [
-    ("seq", "INTEGER", False), ("frame_id", "VARCHAR(200)", False), ("camera_id", "VARCHAR(100)", False),
+    ("line_id", "VARCHAR(64)", False), ("seq", "INTEGER", False), ("frame_id", "VARCHAR(200)", False), ("camera_id", "VARCHAR(100)", False),
     ("captured_at", "FLOAT", False), ("decided_at", "FLOAT", False), ("score", "FLOAT", True),
     ("decision", "VARCHAR(16)", False), ("reason", "VARCHAR(32)", False), ("model_version", "VARCHAR(64)", True),
     ("threshold_reject", "FLOAT", True), ("threshold_review", "FLOAT", True), ("latency_ms", "FLOAT", False),
@@ -48,7 +48,7 @@ def test_the_table_is_the_shipped_one(tmp_path: Path) -> None:
 
 def test_every_declared_field_reaches_the_api_and_the_csv() -> None:
     names = [f.name for f in DECISION_FIELDS]
-    assert list(DecisionOut.model_fields) == ["seq", *names, "has_image", "has_heatmap", "recheck"]
+    assert list(DecisionOut.model_fields) == ["line_id", "seq", *names, "has_image", "has_heatmap", "recheck"]
     for declared in DECISION_FIELDS:
         if declared.description:
             assert DecisionOut.model_fields[declared.name].description == declared.description

@@ -70,7 +70,10 @@ def test_release_0_1_0_database_is_stamped_and_upgraded_without_loss(database_ur
     stores = Stores.open(database_url)  # the service's own start: migrate = "auto"
     assert schema_state(stores.engine).up_to_date
     assert schema_differences(stores.engine) == []
-    assert all_rows(database_url) == before
+    # Every old row is kept and belongs to the default line now.
+    after = all_rows(database_url)
+    assert {name: [{k: v for k, v in row.items() if k != "line_id"} for row in rows] for name, rows in after.items()} == before
+    assert {row["line_id"] for rows in after.values() for row in rows} == {"line-1"}
 
     # The service reads the old rows and carries on after them.
     assert stores.decisions.counts() == {"pass": 2, "review": 2, "reject": 8}
@@ -104,7 +107,7 @@ def test_refuse_mode_leaves_an_old_database_alone_until_db_upgrade(tmp_path: Pat
     assert current.exit_code == 1 and "unversioned" in current.output
     upgraded = runner.invoke(app, ["db", "upgrade", "--data-dir", str(tmp_path)])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "now at revision 0002 (current)" in upgraded.output
+    assert "now at revision 0003 (current)" in upgraded.output
     assert runner.invoke(app, ["db", "current", "--data-dir", str(tmp_path)]).exit_code == 0
 
     engine = open_database(url, "refuse")

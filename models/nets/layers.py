@@ -9,6 +9,8 @@ scores the same computation: there is no second implementation to drift.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -69,23 +71,63 @@ class GaussianBlur(nn.Module):
         return F.conv2d(F.conv2d(padded, self.kx), self.ky)
 
 
+ImageScoreKind = Literal["max", "topk_mean"]
+IMAGE_SCORES: tuple[str, ...] = ("max", "topk_mean")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRule:
+    """How the final anomaly map becomes the image score.
+
+    `max`: the value of the map's hottest pixel. `topk_mean`: the mean of its hottest
+    `topk_fraction` of pixels (at least one), which counts how much of the part looks wrong, not
+    only its worst pixel (on mvtec_screw at 448 px, end to end: image AUROC 0.969 -> 0.984, review
+    at zero escapes 59 % -> 27 %; see the README's hard-products tables).
+    """
+
+    kind: ImageScoreKind = "max"
+    topk_fraction: float = 0.003
+
+    def __post_init__(self) -> None:
+        if self.kind not in IMAGE_SCORES:
+            raise ValueError(f"unknown image score {self.kind!r}; choose from {', '.join(IMAGE_SCORES)}")
+        if not 0.0 < self.topk_fraction <= 1.0:
+            raise ValueError(f"topk_fraction must be in (0, 1], got {self.topk_fraction}")
+
+    def pixels(self, height: int, width: int) -> int:
+        """How many of the map's pixels the score averages."""
+        if self.kind == "max":
+            return 1
+        return min(height * width, max(1, round(self.topk_fraction * height * width)))
+
+
 class MapHead(nn.Module):
     """(N, 1, h, w) raw anomaly map -> (`score` (N,), `anomaly_map` (N, H, W)).
 
     The map is Gaussian-smoothed (`sigma` in input pixels, applied at the raw map's own resolution,
     which is cheaper for coarse maps) and resized (bilinear) to the input resolution; the image
-    score is the maximum of the final map, so the score is always the value of its hottest pixel.
+    score follows `rule` on the final map: by default its maximum, so the score is the value of
+    its hottest pixel; `topk_mean` averages its hottest pixels (a fixed count, so the graph's
+    TopK has a constant k).
     """
 
-    def __init__(self, height: int, width: int, sigma: float, map_stride: int = 1) -> None:
+    def __init__(self, height: int, width: int, sigma: float, map_stride: int = 1, rule: ScoreRule | None = None) -> None:
         super().__init__()
         self.size = (height, width)
         self.blur = GaussianBlur(sigma / map_stride) if sigma > 0 else nn.Identity()
+        self.rule = rule or ScoreRule()
+        self.top_pixels = self.rule.pixels(height, width)
 
     def forward(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         smooth = self.blur(raw)
         if tuple(smooth.shape[-2:]) != self.size:
             smooth = F.interpolate(smooth, size=self.size, mode="bilinear", align_corners=False)
         anomaly_map = smooth[:, 0]
-        score = anomaly_map.flatten(1).amax(dim=1)
-        return score, anomaly_map
+        return self.image_score(anomaly_map), anomaly_map
+
+    def image_score(self, anomaly_map: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) final map -> (N,) image score by the head's rule."""
+        flat = anomaly_map.flatten(1)
+        if self.top_pixels == 1:
+            return flat.amax(dim=1)
+        return flat.topk(self.top_pixels, dim=1).values.mean(dim=1)

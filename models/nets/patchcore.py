@@ -5,7 +5,7 @@ Runtime call.
     image uint8 NHWC -> (x - 127) / 128 -> EfficientNet-Lite features (N, D, h, w)
       -> |q|^2 + min over the bank of (|b|^2 - 2 q.b)   (one MatMul against the bank), sqrt
       -> (N, 1, h, w) -> Gaussian (sigma 4 input pixels) -> bilinear to input size
-      -> anomaly_map (N, H, W); score = max of the map
+      -> anomaly_map (N, H, W); score = max of the map (or the mean of its hottest pixels: ScoreRule)
 
 The cost of the search is (h * w) x bank_size x D multiply-adds per image, independent of how
 many images the model was trained on: the bank size is capped when the model is fitted.
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from gaikan.models.nets.backbone import LITE_MEAN, LITE_STD, LiteFeatures
-from gaikan.models.nets.layers import ImageInput, MapHead
+from gaikan.models.nets.layers import ImageInput, MapHead, ScoreRule
 
 MAP_SIGMA = 4.0
 
@@ -29,13 +29,15 @@ class PatchCore(nn.Module):
     computation the scores use), then `set_bank` fills it.
     """
 
-    def __init__(self, features: LiteFeatures, height: int, width: int, channels: int) -> None:
+    def __init__(
+        self, features: LiteFeatures, height: int, width: int, channels: int, rule: ScoreRule | None = None
+    ) -> None:
         super().__init__()
         self.input = ImageInput(LITE_MEAN, LITE_STD, channels_in=channels, channels_out=3)
         self.features = features
         self.register_buffer("bank_t", torch.zeros(features.channels, 0))  # (D, M) = -2 x bank, transposed
         self.register_buffer("bank_sq", torch.zeros(1, 0))  # (1, M) = squared norms of the bank rows
-        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride)
+        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride, rule=rule)
 
     @property
     def bank_size(self) -> int:

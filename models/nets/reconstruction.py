@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from gaikan.models.nets.autoencoder import ConvAutoencoder
-from gaikan.models.nets.layers import ImageInput, MapHead
+from gaikan.models.nets.layers import ImageInput, MapHead, ScoreRule
 from gaikan.models.nets.ssim import SSIMMap
 
 MAP_SIGMA = 4.0
@@ -44,7 +44,7 @@ class Projection:
 class ReconstructionScorer(nn.Module):
     def __init__(
         self, autoencoder: ConvAutoencoder, channels: int, height: int, width: int, error: ErrorKind,
-        projection: Projection | None = None, downsample: int = 1,
+        projection: Projection | None = None, downsample: int = 1, rule: ScoreRule | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.input = ImageInput([0.0] * channels, [255.0] * channels, channels_in=channels)
@@ -53,7 +53,7 @@ class ReconstructionScorer(nn.Module):
         self.error = error
         self.ssim = SSIMMap(channels) if error == "ssim" else None
         self.projection = projection
-        self.head = MapHead(height, width, MAP_SIGMA, map_stride=downsample)
+        self.head = MapHead(height, width, MAP_SIGMA, map_stride=downsample, rule=rule)
 
     def error_map(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) per-pixel error, mean over channels."""

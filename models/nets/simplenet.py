@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from gaikan.models.nets.backbone import LITE_MEAN, LITE_STD, LiteFeatures
-from gaikan.models.nets.layers import ImageInput, MapHead
+from gaikan.models.nets.layers import ImageInput, MapHead, ScoreRule
 
 MAP_SIGMA = 4.0
 
@@ -25,7 +25,9 @@ class SimpleNet(nn.Module):
     the training features' per-channel mean 0 and std 1 (set by `set_feature_stats`), the units
     the adaptor, the discriminator and the noise work in."""
 
-    def __init__(self, features: LiteFeatures, height: int, width: int, channels: int, hidden: int) -> None:
+    def __init__(
+        self, features: LiteFeatures, height: int, width: int, channels: int, hidden: int, rule: ScoreRule | None = None
+    ) -> None:
         super().__init__()
         dims = features.channels
         self.input = ImageInput(LITE_MEAN, LITE_STD, channels_in=channels, channels_out=3)
@@ -38,7 +40,7 @@ class SimpleNet(nn.Module):
         self.discriminator = nn.Sequential(
             nn.Linear(dims, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1)
         )
-        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride)
+        self.head = MapHead(height, width, MAP_SIGMA, map_stride=features.stride, rule=rule)
 
     def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Per-channel (D,) mean and std of the training features."""

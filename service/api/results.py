@@ -15,7 +15,7 @@ from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 from gaikan.service.api.recheck import decisions_out
 from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, ResultsPage
 from gaikan.service.decision import Outcome
-from gaikan.service.records import csv_header, csv_row
+from gaikan.service.records import LINE_ID_PATTERN, csv_header, csv_row
 
 router = APIRouter(prefix="/api/v1/results", tags=["results"], responses=AUTH_ERRORS)
 
@@ -29,10 +29,19 @@ def list_results(
     decision: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     before_seq: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Only decisions older than this seq (paging)")] = None,
+    line: Annotated[
+        str | None,
+        Query(
+            pattern=LINE_ID_PATTERN,
+            description="Another line's decisions, written by that line's service to the same database "
+            "(default: this service's line; re-check verdicts are shown for this line only)",
+        ),
+    ] = None,
 ) -> ResultsPage:
-    items = services.results.page(limit=limit, before_seq=before_seq, decision=decision)
+    items = services.results.page(limit=limit, before_seq=before_seq, decision=decision, line=line)
     next_before = items[-1].seq if len(items) == limit else None
-    return ResultsPage(items=decisions_out(services.rechecks, items), next_before_seq=next_before)
+    out = decisions_out(services.rechecks, items) if services.results.is_own_line(line) else [DecisionOut.of(i) for i in items]
+    return ResultsPage(items=out, next_before_seq=next_before)
 
 
 @router.get(

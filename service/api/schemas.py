@@ -58,6 +58,7 @@ class _DecisionOutBase(BaseModel):
     @classmethod
     def of(cls, stored: StoredDecision) -> DecisionOut:
         return cls(
+            line_id=stored.line_id,
             seq=stored.seq,
             **api_values(stored.record),
             has_image=stored.image_path is not None,
@@ -70,7 +71,8 @@ DecisionOut = create_model(
     "DecisionOut",
     __base__=_DecisionOutBase,
     __doc__="One part's decision.",
-    seq=(int, Field(description="Monotonic sequence number from the store; never repeats")),
+    line_id=(str, Field(description="The line that decided the part (settings `line_id`)")),
+    seq=(int, Field(description="Monotonic sequence number of the line, from the store; never repeats within the line")),
     **api_fields(),
     has_image=(bool, Field(description="Whether the part image is kept")),
     has_heatmap=(bool, Field(description="Whether the heatmap overlay is kept")),
@@ -103,7 +105,20 @@ class CameraOut(BaseModel):
     error: str | None
 
 
+class MqttOut(BaseModel):
+    """The MQTT publisher ([mqtt] enabled)."""
+
+    broker: str
+    connected: bool
+    published_seq: int = Field(description="Every decision up to this seq is confirmed by the broker (stored as the cursor within 0.5 s)")
+    pending: int = Field(description="Decisions stored after published_seq, waiting to be published")
+    down_since: datetime | None = Field(description="Since when the broker is unreachable; null while connected")
+    last_error: str | None
+    published: int = Field(description="Decisions the broker confirmed since the service started")
+
+
 class StatusOut(BaseModel):
+    line_id: str = Field(description="This service's line (settings `line_id`)")
     running: bool
     fail_safe: list[str] = Field(description="Why every part is being rejected right now; empty when inspecting normally")
     camera: CameraOut
@@ -127,6 +142,7 @@ class StatusOut(BaseModel):
     latency_ms_p99: float | None
     uptime_s: float
     plc: list[PlcClientOut] = Field(default_factory=list, description="PLC clients watched or seen since start, and their liveness")
+    mqtt: MqttOut | None = Field(default=None, description="The MQTT publisher; null unless [mqtt] is enabled")
 
 
 class RejectPage(BaseModel):

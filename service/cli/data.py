@@ -18,9 +18,10 @@ app = typer.Typer(no_args_is_help=True, help="Check or generate MVTec-AD-layout 
 def check(
     data: Annotated[Path, typer.Argument(help="MVTec-AD-layout folder", exists=True, file_okay=False, show_default=False)],
 ) -> None:
-    """Count what `gaikan train` (train/good) and `gaikan eval` / `calibrate` (test/<type>, masks in
-    ground_truth/<type>) would read; fails when there is nothing to train or evaluate on."""
-    from gaikan.models.dataset import DatasetError, test_samples, train_images
+    """Count what `gaikan train` (train/good; a supervised architecture also train/<type>) and
+    `gaikan eval` / `calibrate` (test/<type>, masks in ground_truth/<type>) would read; fails when
+    there is nothing to train or evaluate on."""
+    from gaikan.models.dataset import DatasetError, defect_samples_under, test_samples, train_images
 
     try:
         training = len(train_images(data))
@@ -29,7 +30,9 @@ def check(
     samples = test_samples(data)
     images = Counter(sample.defect_type for sample in samples)
     masks = Counter(sample.defect_type for sample in samples if sample.mask_path is not None)
-    rows = [["train/good", str(training), ""]] + [[f"test/{kind}", str(count), str(masks[kind])] for kind, count in images.items()]
+    train_defects = Counter(sample.defect_type for sample in defect_samples_under(data / "train"))
+    rows = [["train/good", str(training), ""]] + [[f"train/{kind}", str(count), ""] for kind, count in train_defects.items()]
+    rows += [[f"test/{kind}", str(count), str(masks[kind])] for kind, count in images.items()]
     typer.echo(table(["folder", "images", "masks"], rows))
     if not training and not samples:
         fail(f"{data}: no images in train/good or test/<type> (MVTec AD layout expected)")

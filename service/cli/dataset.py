@@ -55,7 +55,7 @@ def export_command(
     engine = open_database(settings.database)
     try:
         report = export_dataset(
-            RecheckStore(engine), DecisionStore(engine), out,
+            RecheckStore(engine, line=settings.line_id), DecisionStore(engine, line=settings.line_id), out,
             since=start, until=end, model=model, passes=passes, test_share=test_share, seed=seed,
         )  # fmt: skip
     except ExportError as error:

@@ -192,11 +192,12 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Architecture option KEY=VALUE (repeatable)")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars")] = False,
 ) -> None:
-    """Train a good-only model on DATA/train/good and write a validated model package (without
-    --arch: the default architecture, see the README's models section)."""
+    """Train a model on DATA/train/good and write a validated model package (without --arch: the
+    default architecture, see the README's models section). A supervised architecture (abn) also
+    needs confirmed defective images: DATA/train/<defect_type>/, or a `gaikan dataset export` folder."""
     from pydantic import ValidationError
 
-    from gaikan.models.dataset import DatasetError
+    from gaikan.models.dataset import DatasetError, supervised_images
     from gaikan.models.train import TrainSettings, train_package
     from gaikan.models.train_archs import get_architecture, parse_options
 
@@ -209,12 +210,18 @@ def train(
         )  # fmt: skip
     except ValidationError as error:
         usage("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()))
+    architecture = get_architecture(arch)
     try:
-        parse_options(get_architecture(arch), settings.options)
+        parse_options(architecture, settings.options)
     except ValueError as error:
         usage(str(error), "--set")
     if not (data / "train" / "good").is_dir():
         usage(f"no train/good folder in {data} (an MVTec-AD-layout folder is expected)", "--data")
+    if architecture.supervised:
+        try:
+            supervised_images(data)
+        except DatasetError as error:
+            usage(f"{arch} is supervised: {error}", "--data")
     try:
         result = train_package(data, out, settings, show_progress=not quiet)
     except DatasetError as error:
@@ -226,7 +233,14 @@ def train(
     manifest = result.manifest
     stats = manifest.score_stats
     typer.echo(f"wrote {result.path} ({manifest.name} {manifest.version}, {manifest.architecture})")
-    if stats is not None:
+    if stats is not None and manifest.calibrated:
+        recorded = manifest.training.settings if manifest.training else {}
+        typer.echo(
+            f"held-back good scores: n={stats.count} p50={stats.p50:.4g} max={stats.max:.4g}; thresholds calibrated on "
+            f"{recorded['defect_holdout_images']} held-back defective images (none of them passes): "
+            f"review {manifest.thresholds.review:.4g}, reject {manifest.thresholds.reject:.4g}"
+        )
+    elif stats is not None:
         typer.echo(
             f"held-back good scores: n={stats.count} p50={stats.p50:.4g} max={stats.max:.4g}; "
             f"safe default thresholds (uncalibrated): review {manifest.thresholds.review:.4g}, "

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gaikan.service.plc.metrics import gauge_families, plc_metric_families, register_plc_metrics
-from gaikan.service.services.context import ApiContext
+from gaikan.service.services.context import ApiContext, line_state
 from gaikan.service.settings import Role
 
 
@@ -24,6 +24,9 @@ API_GAUGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("gaikan_camera_state", "1 for the camera's current state", ("camera", "state")),
     ("gaikan_data_disk_free_bytes", "Free space on the data directory's file system", ()),
     ("gaikan_data_disk_size_bytes", "Size of the data directory's file system", ()),
+    ("gaikan_mqtt_connected", "1 while connected to the MQTT broker ([mqtt] enabled only)", ()),
+    ("gaikan_mqtt_unpublished_decisions", "Decisions stored and not yet confirmed by the MQTT broker", ()),
+    ("gaikan_mqtt_published_seq", "Every decision up to this seq is confirmed by the MQTT broker", ()),
 )
 
 
@@ -51,7 +54,7 @@ class _LineHealth(Collector):
         line = context.line
         families["gaikan_line_up"].add_metric([], float(line.alive))
         families["gaikan_line_restarts"].add_metric([], float(line.restarts))
-        for reason in line.fail_safe_reasons():
+        for reason in line_state(line, context.mqtt).fail_safe:
             families["gaikan_fail_safe"].add_metric([reason], 1.0)
         snapshot = line.snapshot
         if snapshot is not None and snapshot.camera is not None:
@@ -60,6 +63,11 @@ class _LineHealth(Collector):
         disk = shutil.disk_usage(context.settings.data_dir)
         families["gaikan_data_disk_free_bytes"].add_metric([], disk.free)
         families["gaikan_data_disk_size_bytes"].add_metric([], disk.total)
+        if context.mqtt is not None:
+            mqtt = context.mqtt.status()
+            families["gaikan_mqtt_connected"].add_metric([], float(mqtt.connected))
+            families["gaikan_mqtt_unpublished_decisions"].add_metric([], float(mqtt.pending))
+            families["gaikan_mqtt_published_seq"].add_metric([], float(mqtt.published_seq))
         return iter(families.values())
 
 

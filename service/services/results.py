@@ -19,8 +19,15 @@ class ResultsService:
     def __init__(self, context: ApiContext) -> None:
         self._stores = context.stores
 
-    def page(self, *, limit: int, before_seq: int | None, decision: Outcome | None) -> list[StoredDecision]:
-        return self._stores.decisions.page(limit=limit, before_seq=before_seq, decision=decision)
+    def page(
+        self, *, limit: int, before_seq: int | None, decision: Outcome | None, line: str | None = None
+    ) -> list[StoredDecision]:
+        """This line's decisions, or line `line`'s (another service writing to the same database)."""
+        store = self._stores.decisions.for_line(line) if line else self._stores.decisions
+        return store.page(limit=limit, before_seq=before_seq, decision=decision)
+
+    def is_own_line(self, line: str | None) -> bool:
+        return line is None or line == self._stores.decisions.line
 
     def after(self, seq: int, limit: int) -> list[StoredDecision]:
         return self._stores.decisions.after(seq, limit)

@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import asdict
 
-from gaikan.service.api.schemas import CameraOut, DecisionOut, PlcClientOut, StatusOut, utc
+from gaikan.service.api.schemas import CameraOut, DecisionOut, MqttOut, PlcClientOut, StatusOut, utc
 from gaikan.service.line_protocol import LineSnapshot
+from gaikan.service.mqtt.publisher import MqttStatus
 from gaikan.service.services.context import ApiContext, line_state
 
 STATUS_REFRESH_S = 0.2  # the line's snapshot interval
@@ -77,9 +78,10 @@ class StatusService:
 
     def status(self) -> StatusOut:
         context = self._context
-        snapshot, state = context.line.snapshot, line_state(context.line)
+        snapshot, state = context.line.snapshot, line_state(context.line, context.mqtt)
         last = context.feed.last_decision
         return StatusOut(
+            line_id=context.settings.line_id,
             running=bool(snapshot and snapshot.running and context.line.alive),
             fail_safe=list(state.fail_safe),
             camera=_camera(snapshot),
@@ -110,7 +112,14 @@ class StatusService:
                 )
                 for c in context.reject.liveness()
             ],
+            mqtt=_mqtt(context.mqtt.status()) if context.mqtt else None,
         )
+
+
+def _mqtt(status: MqttStatus) -> MqttOut:
+    fields = asdict(status)
+    fields["down_since"] = utc(status.down_since) if status.down_since is not None else None
+    return MqttOut(**fields)
 
 
 def _camera(snapshot: LineSnapshot | None) -> CameraOut:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Row, insert, select
 
 from gaikan.models.package import Manifest
 from gaikan.service.storage.audit import record_audit
@@ -33,14 +33,22 @@ class Activation:
     kind: str
 
 
+def _version_row(row: Row) -> ModelVersionRow:
+    return ModelVersionRow(**{k: v for k, v in row._mapping.items() if k != "line_id"})
+
+
 class ModelVersionStore:
-    def __init__(self, engine: Engine) -> None:
+    """One line's model versions (their packages live in that service's data_dir) and activations."""
+
+    def __init__(self, engine: Engine, *, line: str) -> None:
         self._engine = engine
+        self._line = line
 
     def add(self, manifest: Manifest, path: str, *, actor: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(
                 insert(model_versions).values(
+                    line_id=self._line,
                     version=manifest.version,
                     name=manifest.name,
                     architecture=manifest.architecture,
@@ -51,23 +59,23 @@ class ModelVersionStore:
                     manifest=manifest.model_dump(mode="json"),
                 )
             )
-            record_audit(connection, actor=actor, action="model.upload", target=manifest.version, new={"name": manifest.name, "architecture": manifest.architecture, "graph_sha256": manifest.graph_sha256})
+            record_audit(connection, line=self._line, actor=actor, action="model.upload", target=manifest.version, new={"name": manifest.name, "architecture": manifest.architecture, "graph_sha256": manifest.graph_sha256})
 
     def get(self, version: str) -> ModelVersionRow | None:
         with self._engine.connect() as connection:
-            row = connection.execute(select(model_versions).where(model_versions.c.version == version)).first()
-        return ModelVersionRow(**row._mapping) if row else None
+            row = connection.execute(select(model_versions).where(model_versions.c.line_id == self._line, model_versions.c.version == version)).first()
+        return _version_row(row) if row else None
 
     def all(self) -> list[ModelVersionRow]:
         with self._engine.connect() as connection:
-            rows = connection.execute(select(model_versions).order_by(model_versions.c.uploaded_at))
-            return [ModelVersionRow(**row._mapping) for row in rows]
+            rows = connection.execute(select(model_versions).where(model_versions.c.line_id == self._line).order_by(model_versions.c.uploaded_at))
+            return [_version_row(row) for row in rows]
 
     def record_activation(self, version: str, *, actor: str, previous: str | None, kind: str = "activate") -> None:
         """Record an activation (`kind` "activate" or "rollback") and its audit entry together."""
         with self._engine.begin() as connection:
-            connection.execute(insert(model_activations).values(version=version, at=time.time(), by=actor, kind=kind))
-            record_audit(connection, actor=actor, action=f"model.{kind}", target=version, old=previous, new=version)
+            connection.execute(insert(model_activations).values(line_id=self._line, version=version, at=time.time(), by=actor, kind=kind))
+            record_audit(connection, line=self._line, actor=actor, action=f"model.{kind}", target=version, old=previous, new=version)
 
     def activation_stack(self) -> list[str]:
         """Versions in the order they became active, with rolled-back ones popped off: the last
@@ -86,5 +94,6 @@ class ModelVersionStore:
     def activations(self) -> list[Activation]:
         """Every activation, oldest first."""
         with self._engine.connect() as connection:
-            rows = connection.execute(select(model_activations).order_by(model_activations.c.id))
+            query = select(model_activations).where(model_activations.c.line_id == self._line).order_by(model_activations.c.id)
+            rows = connection.execute(query)
             return [Activation(version=r.version, at=r.at, by=r.by, kind=r.kind) for r in rows]

@@ -76,6 +76,7 @@ def _chunks(seqs: Iterable[int]) -> Iterable[list[int]]:
 # deadline reject; a period's first seq is looked up this much before its start, to be safe.
 _ORDER_SLACK_S = 60.0
 _FLAGGED = [Outcome.REVIEW.value, Outcome.REJECT.value]
+_same_decision = and_(rechecks.c.line_id == decisions.c.line_id, rechecks.c.seq == decisions.c.seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +84,31 @@ class _Period:
     """A time period of decisions, narrowed to a seq range (the primary key) so that queries over
     a recent period read only its rows."""
 
+    line: str
     since: float | None
     until: float | None
     model: str | None
     first_seq: int
 
     @classmethod
-    def of(cls, connection: Connection, since: float | None, until: float | None, model: str | None) -> _Period:
+    def of(cls, connection: Connection, line: str, since: float | None, until: float | None, model: str | None) -> _Period:
+        mine = decisions.c.line_id == line
         first = 0
         if since is not None:
             # The earliest decision by time (the decided_at index), not min(seq), which SQLite
             # answers by walking the table from its first row.
             query = (
                 select(decisions.c.seq)
-                .where(decisions.c.decided_at >= since - _ORDER_SLACK_S)
+                .where(mine, decisions.c.decided_at >= since - _ORDER_SLACK_S)
                 .order_by(decisions.c.decided_at)
                 .limit(1)
             )
             found = connection.execute(query).scalar()
-            first = int(found) if found is not None else connection.execute(select(func.max(decisions.c.seq))).scalar() or 0
-        return cls(since, until, model, first)
+            first = int(found) if found is not None else connection.execute(select(func.max(decisions.c.seq)).where(mine)).scalar() or 0
+        return cls(line, since, until, model, first)
 
     def where(self, query, seq_column=decisions.c.seq):  # noqa: ANN001, ANN201 - a Select in, a Select out
-        query = query.where(seq_column >= self.first_seq)
+        query = query.where(decisions.c.line_id == self.line, seq_column >= self.first_seq)
         if self.since is not None:
             query = query.where(decisions.c.decided_at >= self.since)
         if self.until is not None:
@@ -118,19 +121,24 @@ class _Period:
 class RecheckStore:
     """Verdicts, the re-check queue, the confusion counts and the export bookkeeping."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, line: str) -> None:
         self._engine = engine
+        self._line = line
+        self._mine = rechecks.c.line_id == line
+
+    def _period(self, connection: Connection, since: float | None, until: float | None = None, model: str | None = None) -> _Period:
+        return _Period.of(connection, self._line, since, until, model)
 
     def get(self, seq: int) -> Recheck | None:
         with self._engine.connect() as connection:
-            row = connection.execute(select(rechecks).where(rechecks.c.seq == seq)).first()
+            row = connection.execute(select(rechecks).where(self._mine, rechecks.c.seq == seq)).first()
         return _from_row(row) if row else None
 
     def for_seqs(self, seqs: Sequence[int]) -> dict[int, Recheck]:
         found: dict[int, Recheck] = {}
         with self._engine.connect() as connection:
             for chunk in _chunks(seqs):
-                for row in connection.execute(select(rechecks).where(rechecks.c.seq.in_(chunk))):
+                for row in connection.execute(select(rechecks).where(self._mine, rechecks.c.seq.in_(chunk))):
                     found[row.seq] = _from_row(row)
         return found
 
@@ -150,14 +158,15 @@ class RecheckStore:
         seq = new.seq
         values = {k: v for k, v in asdict(new).items() if k != "seq"}
         with self._engine.begin() as connection:
-            row = connection.execute(select(rechecks).where(rechecks.c.seq == seq).with_for_update()).first()
+            row = connection.execute(select(rechecks).where(self._mine, rechecks.c.seq == seq).with_for_update()).first()
             old = _from_row(row) if row else None
             if old is None:
-                connection.execute(insert(rechecks).values(seq=seq, **values))
+                connection.execute(insert(rechecks).values(line_id=self._line, seq=seq, **values))
             else:
-                connection.execute(update(rechecks).where(rechecks.c.seq == seq).values(**values))
+                connection.execute(update(rechecks).where(self._mine, rechecks.c.seq == seq).values(**values))
             record_audit(
                 connection,
+                line=self._line,
                 actor=actor,
                 action="recheck.set",
                 target=f"result {seq}",
@@ -167,19 +176,19 @@ class RecheckStore:
         return old
 
     def _pending(self, columns, period: _Period):  # noqa: ANN001, ANN202 - Select
-        unchecked = ~select(rechecks.c.seq).where(rechecks.c.seq == decisions.c.seq).exists()
+        unchecked = ~select(rechecks.c.seq).where(_same_decision).exists()
         return period.where(select(*columns).where(decisions.c.decision.in_(_FLAGGED), unchecked))
 
     def pending_seqs(self, *, since: float | None, limit: int, after_seq: int = 0) -> list[int]:
         """Flagged decisions (review or reject) no one has re-checked yet, oldest first."""
         with self._engine.connect() as connection:
-            query = self._pending([decisions.c.seq], _Period.of(connection, since, None, None))
+            query = self._pending([decisions.c.seq], self._period(connection, since))
             query = query.where(decisions.c.seq > after_seq).order_by(decisions.c.seq).limit(limit)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def pending_count(self, *, since: float | None) -> int:
         with self._engine.connect() as connection:
-            query = self._pending([func.count()], _Period.of(connection, since, None, None))
+            query = self._pending([func.count()], self._period(connection, since))
             return int(connection.execute(query).scalar() or 0)
 
     def summary_rows(self, *, since: float | None, until: float | None, model: str | None) -> list[SummaryRow]:
@@ -190,14 +199,14 @@ class RecheckStore:
         # index over every decision ever stored instead of reading the period's rows.
         outcome = (decisions.c.decision + literal("")).label("outcome")
         with self._engine.connect() as connection:
-            period = _Period.of(connection, since, until, model)
+            period = self._period(connection, since, until, model)
             totals = connection.execute(
                 period.where(select(outcome, decisions.c.model_version, func.count())).group_by(outcome, decisions.c.model_version)
             ).all()
             keys = (decisions.c.decision, decisions.c.model_version, rechecks.c.verdict, rechecks.c.defect_type)
             checked = connection.execute(
                 period.where(
-                    select(*keys, func.count()).select_from(rechecks.join(decisions, rechecks.c.seq == decisions.c.seq)),
+                    select(*keys, func.count()).select_from(rechecks.join(decisions, _same_decision)),
                     rechecks.c.seq,
                 ).group_by(*keys)
             ).all()
@@ -213,19 +222,19 @@ class RecheckStore:
 
     def rechecked_seqs(self, *, since: float | None, until: float | None, model: str | None) -> list[int]:
         """Every re-checked decision decided in the period, oldest first."""
-        query = select(rechecks.c.seq).select_from(rechecks.join(decisions, rechecks.c.seq == decisions.c.seq))
+        query = select(rechecks.c.seq).select_from(rechecks.join(decisions, _same_decision))
         with self._engine.connect() as connection:
-            query = _Period.of(connection, since, until, model).where(query, rechecks.c.seq).order_by(rechecks.c.seq)
+            query = self._period(connection, since, until, model).where(query, rechecks.c.seq).order_by(rechecks.c.seq)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def kept_passes(self, *, since: float | None, until: float | None, model: str | None) -> list[int]:
         """Passed decisions in the period that nobody re-checked and whose image is kept, oldest first."""
-        unchecked = ~select(rechecks.c.seq).where(rechecks.c.seq == decisions.c.seq).exists()
+        unchecked = ~select(rechecks.c.seq).where(_same_decision).exists()
         query = select(decisions.c.seq).where(
             decisions.c.decision == Outcome.PASS.value, decisions.c.image_path.is_not(None), unchecked
         )
         with self._engine.connect() as connection:
-            query = _Period.of(connection, since, until, model).where(query).order_by(decisions.c.seq)
+            query = self._period(connection, since, until, model).where(query).order_by(decisions.c.seq)
             return [int(seq) for seq in connection.execute(query).scalars()]
 
     def unexported(self, seqs: Sequence[int]) -> set[int]:
@@ -233,7 +242,7 @@ class RecheckStore:
         held: set[int] = set()
         with self._engine.connect() as connection:
             for chunk in _chunks(seqs):
-                query = select(rechecks.c.seq).where(rechecks.c.seq.in_(chunk), rechecks.c.exported_at.is_(None))
+                query = select(rechecks.c.seq).where(self._mine, rechecks.c.seq.in_(chunk), rechecks.c.exported_at.is_(None))
                 held.update(int(seq) for seq in connection.execute(query).scalars())
         return held
 
@@ -245,7 +254,7 @@ class RecheckStore:
             for recheck in verdicts:
                 result = connection.execute(
                     update(rechecks)
-                    .where(and_(rechecks.c.seq == recheck.seq, rechecks.c.checked_at == recheck.checked_at))
+                    .where(and_(self._mine, rechecks.c.seq == recheck.seq, rechecks.c.checked_at == recheck.checked_at))
                     .values(exported_at=at)
                 )
                 marked += result.rowcount

@@ -1,6 +1,9 @@
-// The detail of one part: full image, heatmap, score, reason, model version, time.
+// The detail of one part: full image, heatmap, score, reason, model version, time; for a passed
+// part, a button that records what a person found later (defective: an escape).
 
-import { byId, el } from './dom.js';
+import { describeError } from './api.js';
+import { confirmAction } from './confirm.js';
+import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
 
 /** "Defective (scratch) · olga · 2026/12/01 10:00:00": what a person found, who, when. */
@@ -20,6 +23,7 @@ export class DetailDialog {
     byId('detail-close').addEventListener('click', () => this.dialog.close());
     byId('detail-older').addEventListener('click', () => this.step(1));
     byId('detail-newer').addEventListener('click', () => this.step(-1));
+    byId('detail-report-escape').addEventListener('click', () => this.reportEscape());
     this.dialog.addEventListener('keydown', (event) => {
       if (event.key === 'ArrowLeft') this.step(-1);
       else if (event.key === 'ArrowRight') this.step(1);
@@ -31,6 +35,7 @@ export class DetailDialog {
 
   async open(decision) {
     this.current = decision;
+    report(byId('detail-message'), '');
     this.render(decision);
     if (!this.dialog.open) this.dialog.showModal();
     try {
@@ -41,6 +46,25 @@ export class DetailDialog {
       }
     } catch {
       // the summary already shown stays
+    }
+  }
+
+  /** A passed part a person later found defective: recorded as its re-check, counted as an escape. */
+  async reportEscape() {
+    const { texts } = this;
+    const { seq } = this.current;
+    if (!(await confirmAction(texts.t('detail.escapeTitle', { seq }), texts.t('detail.escapeBody')))) return;
+    try {
+      const recheck = await this.client.request(`/api/v1/results/${seq}/recheck`, {
+        method: 'PUT',
+        json: { verdict: 'defective', defect_type: null, note: null },
+      });
+      if (this.current.seq !== seq) return;
+      this.current = { ...this.current, recheck };
+      this.render(this.current);
+      report(byId('detail-message'), texts.t('detail.escapeRecorded', { seq }));
+    } catch (error) {
+      report(byId('detail-message'), describeError(texts, error), 'error');
     }
   }
 
@@ -91,6 +115,8 @@ export class DetailDialog {
       ['detail.source', decision.source || '–', 'source'],
     ];
     if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
+    const escaped = decision.recheck && decision.recheck.verdict === 'defective';
+    byId('detail-escape').hidden = decision.decision !== 'pass' || Boolean(escaped);
     byId('detail-facts').replaceChildren(
       ...facts.map(([label, value, name]) => el('div', { dataset: { fact: name } }, [el('dt', { text: texts.t(label) }), el('dd', { text: value })])),
     );

@@ -60,6 +60,7 @@ const stats = new LineStats(texts);
 const alarm = new Alarm(texts);
 const strip = new RejectStrip(client, texts, (decision) => detail.open(decision));
 const detail = new DetailDialog(client, texts, strip);
+byId('verdict-details').addEventListener('click', () => verdict.current && detail.open(verdict.current));
 const audit = new AuditTrail(client, texts);
 const thresholds = new ThresholdEditor(client, texts, { onApplied: () => audit.refresh() });
 const models = new ModelsPanel(client, texts, {

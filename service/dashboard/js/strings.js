@@ -61,6 +61,7 @@ export const STRINGS = {
     'verdict.at': 'at {time}',
     'verdict.waiting': 'Waiting for the first part…',
     'verdict.idle': 'No part for {age}',
+    'verdict.details': 'Details',
 
     'score.title': 'Score',
     'score.none': 'no score',
@@ -154,6 +155,11 @@ export const STRINGS = {
     'detail.close': 'Close',
     'detail.previous': 'Older',
     'detail.next': 'Newer',
+    'detail.escapeHint': 'A person later found this passed part defective?',
+    'detail.reportEscape': 'Found defective (escape)',
+    'detail.escapeTitle': 'Report part #{seq} as an escape?',
+    'detail.escapeBody': 'The line passed this part; a person found it defective. It is recorded as a re-check (defective) and counted as an escape.',
+    'detail.escapeRecorded': 'Part #{seq} recorded as defective: counted as an escape.',
 
     'eng.readOnly': 'Read only: changing thresholds or models needs an engineer key.',
     'eng.noModel': 'No active model: thresholds belong to a model version.',
@@ -342,6 +348,7 @@ export const STRINGS = {
     'verdict.at': '{time}',
     'verdict.waiting': '最初の製品を待っています…',
     'verdict.idle': '{age} 製品なし',
+    'verdict.details': '詳細',
 
     'score.title': 'スコア',
     'score.none': 'スコアなし',
@@ -435,6 +442,11 @@ export const STRINGS = {
     'detail.close': '閉じる',
     'detail.previous': '前へ',
     'detail.next': '次へ',
+    'detail.escapeHint': '合格した製品に、後で不良が見つかりましたか？',
+    'detail.reportEscape': '不良だった（見逃し）',
+    'detail.escapeTitle': '製品 #{seq} を見逃しとして記録しますか？',
+    'detail.escapeBody': 'ラインはこの製品を合格としましたが、人が不良を見つけました。再検査結果（不良）として記録し、見逃しに数えます。',
+    'detail.escapeRecorded': '製品 #{seq} を不良として記録しました（見逃しに計上）。',
 
     'eng.readOnly': '閲覧のみ：しきい値やモデルの変更には技術者キーが必要です。',
     'eng.noModel': '有効なモデルがありません：しきい値はモデルバージョンごとに設定します。',

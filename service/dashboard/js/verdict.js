@@ -36,6 +36,7 @@ export class VerdictView {
     const outcome = decision ? decision.decision : 'none';
     this.box.dataset.outcome = outcome;
     this.box.dataset.seq = decision ? String(decision.seq) : '';
+    byId('verdict-details').disabled = !decision; // opens this part's detail
     this.text.textContent = this.t(`outcome.${outcome}`);
     this.renderMeta();
     this.renderScore(decision);
