@@ -108,7 +108,7 @@ class Line:
         self.recorder.add_listener(lambda decision: self.timeouts.add(decision.record.reason))
         if on_event is not None:
             self.recorder.add_listener(lambda decision: on_event(DecisionStored(decision)))
-        self.shadow = ShadowRunner(self.registry)
+        self.shadow = ShadowRunner(self.registry, log_level=settings.log_level)
         self.pipeline: Pipeline | None = None
         if settings.camera is not None:
             self.pipeline = Pipeline(
