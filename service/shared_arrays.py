@@ -4,12 +4,21 @@ receiver views them in place and frees the block (`received`)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
 import numpy as np
+
+BLOCK_PREFIX = "gaikan-"
+
+
+def block_prefix() -> str:
+    """Names of the blocks this process creates start with this (in /dev/shm on Linux): whose they are."""
+    return f"{BLOCK_PREFIX}{os.getpid()}-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +39,7 @@ def to_shared(arrays: Sequence[np.ndarray]) -> tuple[str, list[ArrayRef]]:
     for array in contiguous:
         refs.append(ArrayRef(tuple(array.shape), array.dtype.str, offset))
         offset += array.nbytes
-    block = shared_memory.SharedMemory(create=True, size=max(offset, 1))
+    block = shared_memory.SharedMemory(name=block_prefix() + secrets.token_hex(6), create=True, size=max(offset, 1))
     try:
         for array, ref in zip(contiguous, refs, strict=True):
             np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)[...] = array
