@@ -44,8 +44,8 @@ SSE_CLIENTS = 10
 POLLS_PER_S = 100
 
 
-def bare_fps(model_path: Path, images: list[np.ndarray], seconds: float) -> float:
-    model = OnnxModel(read_package(model_path))
+def bare_fps(model_path: Path, images: list[np.ndarray], seconds: float, intra_op_threads: int) -> float:
+    model = OnnxModel(read_package(model_path), intra_op_threads=intra_op_threads)
     spec = model.manifest.input
     for image in images[:5]:
         model.run(prepare_batch([image], spec))
@@ -302,14 +302,19 @@ def main() -> None:
         folder = Path(tmp)
         line = ensure_demo_line(folder / "demo")
         images = [read_image(path) for path in list_images(line)]
-        bare = bare_fps(model, images, args.seconds / 2)
+        threads = Settings.model_fields["intra_op_threads"].default  # the bare session runs as the line's does
+        bare = bare_fps(model, images, args.seconds / 2, threads)
+        all_cores = bare_fps(model, images, args.seconds / 2, 0)
         camera_fps = round(0.6 * bare, 1)
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; "
             f"{len(images)} demo frames; api_niceness {api_niceness}; the reader client runs in this process "
             f"on the same cores, {args.reader_niceness} nicer than the server (in the field readers are other machines)\n"
         )
-        print(f"bare session (preprocess + run, batch 1): **{bare:.1f} fps**; camera at 60 %: {camera_fps} fps\n")
+        print(
+            f"bare session (preprocess + run, batch 1, {threads} intra-op thread(s) as the line's default): **{bare:.1f} fps** "
+            f"(all cores: {all_cores:.1f} fps); camera at 60 %: {camera_fps} fps\n"
+        )
         results: list[tuple[str, Phase]] = []
         common = {"api_niceness": args.api_niceness}
         if args.phases in ("all", "readers"):

@@ -54,9 +54,18 @@ _FAST_PNG = [
 ]  # fmt: skip
 
 
+# The heatmap overlay is for people to look at: JPEG, about 15x cheaper to encode than even the fast
+# PNG and a tenth of its size (measured on the demo line's 256 px parts: 0.3 ms vs 4-5 ms CPU).
+_HEATMAP_JPEG = [cv2.IMWRITE_JPEG_QUALITY, 90]
+
+
 def _write_png(path: Path, rgb_or_grey: np.ndarray) -> int:
+    return _write_image(path, rgb_or_grey, ".png", _FAST_PNG)
+
+
+def _write_image(path: Path, rgb_or_grey: np.ndarray, extension: str, params: list[int]) -> int:
     image = cv2.cvtColor(rgb_or_grey, cv2.COLOR_RGB2BGR) if rgb_or_grey.ndim == 3 else rgb_or_grey
-    ok, encoded = cv2.imencode(".png", image, _FAST_PNG)
+    ok, encoded = cv2.imencode(extension, image, params)
     if not ok:
         raise OSError(f"cannot encode {path.name}")
     temporary = path.with_suffix(".partial")
@@ -98,7 +107,7 @@ _HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
 
 
 class EvidenceWriter:
-    """A thread that writes `<seq>.png` and `<seq>_heatmap.png`, records their paths on the
+    """A thread that writes `<seq>.png` (lossless) and `<seq>_heatmap.jpg`, records their paths on the
     decision, and deletes the oldest files once `budget_bytes` is exceeded, except those `held`
     names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
@@ -136,7 +145,7 @@ class EvidenceWriter:
 
     def _scan(self) -> None:
         by_seq: dict[int, list[Path]] = {}
-        for path in self._folder.glob("*.png"):
+        for path in [*self._folder.glob("*.png"), *self._folder.glob("*.jpg")]:
             stem = path.stem.removesuffix("_heatmap")
             if stem.isdigit():
                 by_seq.setdefault(int(stem), []).append(path)
@@ -171,12 +180,16 @@ class EvidenceWriter:
             item = self._queue.get()
             if item is None:
                 break
-            seq, evidence = item
-            try:
-                self._save(seq, evidence)
-            except Exception:  # a full disk must not stop the line
-                log.exception("could not save images for decision %s", seq)
-            self._done()
+            self.write(*item)
+
+    def write(self, seq: int, evidence: Evidence) -> None:
+        """Save one decision's pictures on the calling thread (what the writer's own thread does
+        with each submitted one); failures are logged, never raised."""
+        try:
+            self._save(seq, evidence)
+        except Exception:  # a full disk must not stop the line
+            log.exception("could not save images for decision %s", seq)
+        self._done()
 
     def _room_for(self, needed: int) -> bool:
         usage = shutil.disk_usage(self._folder)
@@ -211,8 +224,8 @@ class EvidenceWriter:
         heatmap = render_heatmap(evidence)
         heatmap_path = None
         if heatmap is not None:
-            heatmap_path = self._folder / f"{seq}_heatmap.png"
-            size += _write_png(heatmap_path, heatmap)
+            heatmap_path = self._folder / f"{seq}_heatmap.jpg"
+            size += _write_image(heatmap_path, heatmap, ".jpg", _HEATMAP_JPEG)
             paths.append(heatmap_path)
         self._store.attach_evidence(seq, str(image_path), str(heatmap_path) if heatmap_path else None)
         self._files.append((seq, paths, size))

@@ -3,7 +3,8 @@ memory to a lower-priority process that writes the PNGs (`EvidenceWriter`, disk 
 records their paths on the decision.
 
 The line process only copies the arrays into a fresh shared-memory block and queues its name
-(tens of microseconds); the evidence process copies them out, frees the block, and encodes. At
+(tens of microseconds); the evidence process encodes straight from the block (no copy, no second
+thread), then frees it. At
 most `max_backlog` pictures are outstanding; more are skipped and counted, never queued without
 bound. A dead evidence process is started again; decisions never wait for it.
 
@@ -19,16 +20,15 @@ import queue
 import signal
 import time
 from dataclasses import dataclass
-from multiprocessing import parent_process, shared_memory
+from multiprocessing import parent_process
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from gaikan.models.package import InputSpec
 from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DEFAULT_LINE
+from gaikan.service.shared_arrays import ArrayRef, received, to_shared
 from gaikan.service.workers import ProcessWorker
 
 log = logging.getLogger(__name__)
@@ -55,56 +55,27 @@ class SharedCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class _ArrayRef:
-    shape: tuple[int, ...]
-    dtype: str
-    offset: int
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
-
-
-@dataclass(frozen=True, slots=True)
 class _Job:
     seq: int
     block: str  # shared-memory name
-    pixels: _ArrayRef
-    anomaly_map: _ArrayRef | None
+    pixels: ArrayRef
+    anomaly_map: ArrayRef | None
     input_spec: InputSpec | None
     vmax: float | None
 
 
 def _to_shared(seq: int, evidence: Evidence) -> _Job:
-    arrays = [np.ascontiguousarray(evidence.pixels)]
-    if evidence.anomaly_map is not None:
-        arrays.append(np.ascontiguousarray(evidence.anomaly_map))
-    refs, offset = [], 0
-    for array in arrays:
-        refs.append(_ArrayRef(tuple(array.shape), array.dtype.str, offset))
-        offset += array.nbytes
-    block = shared_memory.SharedMemory(create=True, size=max(offset, 1))
-    try:
-        for array, ref in zip(arrays, refs, strict=True):
-            np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset)[...] = array
-    finally:
-        block.close()  # the block lives on until the evidence process unlinks it
-    return _Job(seq, block.name, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
+    arrays = [evidence.pixels] if evidence.anomaly_map is None else [evidence.pixels, evidence.anomaly_map]
+    block, refs = to_shared(arrays)
+    return _Job(seq, block, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
 
 
-def _from_shared(job: _Job) -> Evidence:
-    """Copy the arrays out and free the block."""
-    block = shared_memory.SharedMemory(name=job.block)
-    try:
-        pixels = np.ndarray(job.pixels.shape, job.pixels.dtype, buffer=block.buf, offset=job.pixels.offset).copy()
-        anomaly_map = None
-        if job.anomaly_map is not None:
-            ref = job.anomaly_map
-            anomaly_map = np.ndarray(ref.shape, ref.dtype, buffer=block.buf, offset=ref.offset).copy()
-    finally:
-        block.close()
-        block.unlink()
-    return Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax)
+def _write_from_shared(job: _Job, writer: EvidenceWriter) -> None:
+    """Encode the pictures straight from the shared block (no copy out), then free it."""
+    with received(job.block, [job.pixels, job.anomaly_map]) as (pixels, anomaly_map):
+        assert pixels is not None
+        writer.write(job.seq, Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax))
+        del pixels, anomaly_map  # no view outlives the block
 
 
 def evidence_main(
@@ -128,7 +99,6 @@ def evidence_main(
         held=RecheckStore(engine, line=line).unexported,  # re-checked parts keep their pictures until exported
         on_done=lambda: _done(outstanding),
     )
-    writer.start()
     parent = parent_process()
     try:
         while True:
@@ -142,12 +112,11 @@ def evidence_main(
             if job is None:
                 return
             try:
-                writer.submit(job.seq, _from_shared(job))
+                _write_from_shared(job, writer)  # on this thread: the process does nothing else
             except Exception:
                 log.exception("evidence for decision %s could not be read from shared memory", job.seq)
                 _done(outstanding)
     finally:
-        writer.stop()
         engine.dispose()
 
 

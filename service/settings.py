@@ -153,7 +153,12 @@ class Settings(BaseSettings):
     overflow: Overflow = Overflow.DROP_OLDEST
 
     providers: list[str] | None = Field(default=None, description="ONNX Runtime providers; default TensorRT > CUDA > CPU")
-    intra_op_threads: int = Field(default=0, ge=0, description="0 = ONNX Runtime's default (all cores)")
+    intra_op_threads: int = Field(
+        default=1,
+        ge=0,
+        description="ONNX Runtime intra-op threads of the active model; 0 = all cores (only for a line alone on its machine): "
+        "beside the API, evidence process and other work, one thread costs less CPU per part and decides faster (README, Performance)",
+    )
     inter_op_threads: int = Field(default=1, ge=1)
     ort_spinning: bool = Field(
         default=False, description="Let idle ONNX Runtime threads spin (lower latency alone on a machine, worse beside the pipeline)"

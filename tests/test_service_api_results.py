@@ -58,7 +58,7 @@ def test_rejected_parts_keep_their_image_and_heatmap(server: LiveServer) -> None
         heatmap = client.get(f"/api/v1/results/{reject['seq']}/heatmap")
         passed = client.get("/api/v1/results", params={"decision": "pass", "limit": 1}).json()["items"][0]
         missing = client.get(f"/api/v1/results/{passed['seq']}/image")
-    assert image.headers["content-type"] == "image/png" and heatmap.headers["content-type"] == "image/png"
+    assert image.headers["content-type"] == "image/png" and heatmap.headers["content-type"] == "image/jpeg"
     picture = cv2.imdecode(np.frombuffer(image.content, np.uint8), cv2.IMREAD_COLOR)
     overlay = cv2.imdecode(np.frombuffer(heatmap.content, np.uint8), cv2.IMREAD_COLOR)
     assert picture.shape == overlay.shape == (64, 64, 3)

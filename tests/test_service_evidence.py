@@ -42,7 +42,7 @@ def test_oldest_images_are_removed_to_stay_within_the_budget(tmp_path: Path) -> 
     assert len(kept) < 6
     assert writer.used_bytes <= budget
     files = sorted(p.name for p in (tmp_path / "images").iterdir())
-    assert files == sorted(n for s in kept for n in (f"{s}.png", f"{s}_heatmap.png"))
+    assert files == sorted(n for s in kept for n in (f"{s}.png", f"{s}_heatmap.jpg"))
 
     # A restart counts what is already on disk against the budget.
     again = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)

@@ -14,11 +14,13 @@ from gaikan.service.evidence_process import EvidenceProcess
 from gaikan.service.line import Stores
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord
+from gaikan.service.shared_arrays import block_prefix
 from tests.test_service_evidence import _evidence
 
 
 def _shared_blocks() -> set[str]:
-    return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith("psm_")}
+    """The shared-memory blocks this test process created and nobody freed yet."""
+    return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith(block_prefix())}
 
 
 def test_pictures_are_written_by_a_nicer_process_and_shared_memory_is_freed(tmp_path: Path) -> None:

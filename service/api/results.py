@@ -78,7 +78,9 @@ def export_csv(
 
 
 _NOT_FOUND = error_responses(404)
-_PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}, "description": "PNG"}, **_NOT_FOUND}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_PNG = {200: {"content": {"image/png": _BINARY}, "description": "PNG"}, **_NOT_FOUND}
+_HEATMAP = {200: {"content": {"image/jpeg": _BINARY, "image/png": _BINARY}, "description": "JPEG (PNG for heatmaps saved by earlier versions)"}, **_NOT_FOUND}
 
 
 @router.get("/{seq}", response_model=DecisionOut, summary="One decision", responses=_NOT_FOUND)
@@ -91,6 +93,7 @@ def get_image(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse
     return FileResponse(services.results.picture(seq, "image"), media_type="image/png")
 
 
-@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (PNG)", response_class=FileResponse, responses=_PNG)
+@router.get("/{seq}/heatmap", summary="The anomaly heatmap over the part image (JPEG)", response_class=FileResponse, responses=_HEATMAP)
 def get_heatmap(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse:
-    return FileResponse(services.results.picture(seq, "heatmap"), media_type="image/png")
+    path = services.results.picture(seq, "heatmap")
+    return FileResponse(path, media_type="image/png" if path.suffix == ".png" else "image/jpeg")
