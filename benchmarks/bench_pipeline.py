@@ -118,7 +118,7 @@ def bare_session(model: OnnxModel, images: list[np.ndarray], frames: int, label:
 def run_line(model_path: Path, camera: MemoryCamera, config: PipelineConfig, *, frames: int | None, seconds: float | None) -> tuple[Line, float]:
     with tempfile.TemporaryDirectory() as folder:
         line = Line(Settings(data_dir=Path(folder), initial_model=model_path, keep_pass_fraction=0.0))
-        line.pipeline = Pipeline(camera, line.registry, line.recorder, line.metrics, config, shadow=line.shadow)
+        line.pipeline = line.pipelines[camera.camera_id] = Pipeline(camera, line.registry, line.recorder, line.metrics, config, shadow=line.shadow)
         line.start()
         started = time.monotonic()
         try:

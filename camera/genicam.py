@@ -1,6 +1,6 @@
-"""GenICam cameras (GigE Vision, USB3 Vision, …) as a `FrameSource`: one Harvester and one
-image acquirer per connection, configured from `GenICamConfig`, streaming through the shared grab
-thread of `StreamingSource`.
+"""GenICam cameras (GigE Vision, USB3 Vision, …) as a `FrameSource`: one image acquirer per
+connection (on a Harvester shared by the cameras of one producer), configured from `GenICamConfig`,
+streaming through the shared grab thread of `StreamingSource`.
 
 A blocking `try_fetch(timeout=t)` in Harvesters 1.4.3 waits inside GenTL while holding the GIL
 (other Python threads ran ~35 % slower in a measurement); `GenICamConnection.grab` instead polls
@@ -22,11 +22,11 @@ from gaikan.camera.config import GenICamConfig
 from gaikan.camera.frame_queue import Overflow
 from gaikan.camera.genicam_nodes import MAIN_NODES, NodeInfo, apply_nodes, describe_nodes, set_node
 from gaikan.camera.gentl import (
+    HARVESTERS,
     chunk_adapter_of,
     create_acquirer,
     optional_property,
     release_acquirer,
-    release_harvester,
     resolve_producers,
     select_device,
     summaries,
@@ -80,19 +80,18 @@ class _OnIncomplete(Callback):
 
 
 class GenICamConnection:
-    """One Harvester, one acquirer, one configured and streaming device. Built fresh on every
-    (re)connection and released completely by `close`."""
+    """One acquirer, one configured and streaming device, on the Harvester its producers share in
+    this process (`HARVESTERS`: several cameras of one producer). Built fresh on every
+    (re)connection and released completely by `close` (the Harvester with its last user)."""
 
     def __init__(self, config: GenICamConfig, on_incomplete: Callable[[], None]) -> None:
         producers = resolve_producers(config.cti)
-        self._harvester: Harvester | None = Harvester()
+        self._harvester: Harvester | None = None
         self._acquirer: ImageAcquirer | None = None
         self._chunk_adapter: object | None = None
         self.label = f"camera {config.camera_id}"
         try:
-            for producer in producers:
-                self._harvester.add_file(str(producer))
-            self._harvester.update()
+            self._harvester = HARVESTERS.acquire(producers)
             device = select_device(
                 summaries(self._harvester),
                 serial_number=config.serial_number,
@@ -200,7 +199,7 @@ class GenICamConnection:
         if acquirer is not None:
             release_acquirer(acquirer, self._chunk_adapter)
         if harvester is not None:
-            release_harvester(harvester)
+            HARVESTERS.release(harvester)
 
 
 class GenICamSource(StreamingSource):

@@ -155,6 +155,53 @@ def release_harvester(harvester: Harvester) -> None:
         log.debug("resetting the Harvester failed", exc_info=True)
 
 
+class HarvesterPool:
+    """One Harvester per set of producers, shared by the connections of this process.
+
+    A GenTL producer is opened once per process: a second Harvester on the same .cti enumerates
+    no devices, so several cameras of one producer (a station's views) must share one. The
+    Harvester is made on the first `acquire` and released with the last `release`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shared: dict[tuple[str, ...], tuple[Harvester, int]] = {}
+
+    def acquire(self, producers: Sequence[Path]) -> Harvester:
+        key = tuple(str(p) for p in producers)
+        with self._lock:
+            if key in self._shared:
+                harvester, users = self._shared[key]
+                self._shared[key] = (harvester, users + 1)
+                return harvester
+            harvester = Harvester()
+            try:
+                for producer in key:
+                    harvester.add_file(producer)
+                harvester.update()
+            except BaseException:
+                release_harvester(harvester)
+                raise
+            self._shared[key] = (harvester, 1)
+            return harvester
+
+    def release(self, harvester: Harvester) -> None:
+        """One user fewer; the last one releases the Harvester (and with it the producers)."""
+        with self._lock:
+            key = next((k for k, (h, _) in self._shared.items() if h is harvester), None)
+            if key is None:
+                return
+            _, users = self._shared[key]
+            if users > 1:
+                self._shared[key] = (harvester, users - 1)
+                return
+            del self._shared[key]
+        release_harvester(harvester)
+
+
+# GenTL producers are process-wide by nature: so is the pool of Harvesters that opens them.
+HARVESTERS = HarvesterPool()
+
+
 @contextmanager
 def open_harvester(producers: Sequence[Path]) -> Iterator[Harvester]:
     """A Harvester with `producers` loaded and devices enumerated, released on exit."""

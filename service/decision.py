@@ -20,6 +20,7 @@ class Reason(enum.StrEnum):
     CAMERA_FAULT = "camera_fault"  # the camera failed; parts are rejected until it recovers
     ERROR = "error"  # inference failed or gave a non-finite score
     STORAGE = "storage"  # could not be stored within the persist deadline (or not at all: backlog full)
+    VIEW_MISSING = "view_missing"  # a station's view of the part was not decided in time (missing or late)
 
 
 @dataclass(frozen=True, slots=True)

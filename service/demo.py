@@ -53,13 +53,40 @@ def demo_plc(opcua_port: int, modbus_port: int) -> dict[str, object]:
     }
 
 
-def demo_settings(data_dir: Path, *, config_file: Path | None = None, fps: float = DEMO_FPS, **overrides: object) -> Settings:
+VIKY_DEVICES = 3
+VIEW_NAMES = ("top", "side", "front", "back", "left", "right", "bottom", "oblique")
+
+
+def demo_station(views: int, line: Path, fps: float, kind: str = "replay") -> dict[str, object]:
+    """`cameras` and `stations` overrides for a station of `views` cameras on the demo line: every
+    view replays the demo parts (one trigger: the views of a part share its frame number), or is
+    one simulated viky device (free-run: views matched by arrival). They share the demo model."""
+    if not 2 <= views <= len(VIEW_NAMES):
+        raise ValueError(f"a demo station has 2 to {len(VIEW_NAMES)} views, not {views}")
+    names = VIEW_NAMES[:views]
+    if kind == "genicam" and views > VIKY_DEVICES:
+        raise ValueError(f"the simulated GenICam producer (viky.cti) has {VIKY_DEVICES} devices, not {views}")
+    if kind == "genicam":
+        cameras = [{"camera": GenICamConfig(cti=["viky"], camera_id=f"viky-{name}", index=i)} for i, name in enumerate(names)]
+    else:
+        cameras = [{"camera": ReplayConfig(camera_id=f"demo-{name}", path=line, fps=fps, loop=True)} for name in names]
+    station = {
+        "station_id": "demo-station",
+        "views": [{"name": name, "camera": entry["camera"].camera_id} for name, entry in zip(names, cameras, strict=True)],
+        "match": "arrival" if kind == "genicam" else "part_id",
+    }
+    # replayed views are on one trigger: every frame is a part, one that cannot queue is a timeout reject
+    return {"cameras": cameras, "stations": [station], **({} if kind == "genicam" else {"overflow": "reject"})}
+
+
+def demo_settings(
+    data_dir: Path, *, config_file: Path | None = None, fps: float = DEMO_FPS, cameras: int = 1, kind: str = "replay", **overrides: object
+) -> Settings:
     data_dir = Path(data_dir)
     line = ensure_demo_line(data_dir)
-    return load_settings(
-        config_file,
-        data_dir=data_dir,
-        camera=overrides.pop("camera", None) or ReplayConfig(camera_id="demo", path=line, fps=fps, loop=True),
-        initial_model=shipped_demo_model(),
-        **overrides,
-    )
+    if cameras > 1:
+        overrides.pop("camera", None)
+        overrides |= demo_station(cameras, line, fps, kind)
+    else:
+        overrides["camera"] = overrides.get("camera") or ReplayConfig(camera_id="demo", path=line, fps=fps, loop=True)
+    return load_settings(config_file, data_dir=data_dir, initial_model=shipped_demo_model(), **overrides)

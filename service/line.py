@@ -17,7 +17,8 @@ from gaikan.models.package import read_package_bytes
 from gaikan.service.evidence import DiskReserve
 from gaikan.service.evidence_process import EvidenceProcess
 from gaikan.service.metrics import Metrics
-from gaikan.service.pipeline import Pipeline, PipelineConfig
+from gaikan.service.pipeline import Inference, Pipeline, PipelineConfig
+from gaikan.service.station import Station
 from gaikan.service.line_protocol import DecisionStored, ModelSwapped
 from gaikan.service.recorder import Recorder
 from gaikan.service.records import DEFAULT_LINE
@@ -36,6 +37,8 @@ from gaikan.service.storage.rechecks import RecheckStore
 from gaikan.service.storage.thresholds import ThresholdStore
 
 log = logging.getLogger(__name__)
+
+ACTIVE = "active"  # the inference stage of the cameras that use the line's active model
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +112,58 @@ class Line:
         if on_event is not None:
             self.recorder.add_listener(lambda decision: on_event(DecisionStored(decision)))
         self.shadow = ShadowRunner(self.registry, log_level=settings.log_level)
-        self.pipeline: Pipeline | None = None
-        if settings.camera is not None:
-            self.pipeline = Pipeline(
-                open_source(settings.camera),
+        self._pinned: dict[str, ActiveModel | None] = {}  # cameras' own model versions, loaded at start
+        self.stations = {
+            station.station_id: Station(
+                station, self.recorder.submit, self.metrics, deadline_ms=settings.deadline_ms, run_id=self.run_id, camera_error=self._camera_error
+            )
+            for station in settings.stations
+        }
+        station_of = {view.camera: station.station_id for station in settings.stations for view in station.views}
+        self.inferences: dict[str, Inference] = {}  # one per model: the cameras that share it share its session
+        self.pipelines: dict[str, Pipeline] = {}
+        for entry in settings.camera_entries:
+            inference = self._inference(entry.model_version)
+            station = station_of.get(entry.camera_id)
+            self.pipelines[entry.camera_id] = Pipeline(
+                open_source(entry.camera),
                 self.registry,
                 self.recorder,
                 self.metrics,
                 PipelineConfig(
                     queue_size=settings.queue_size,
                     max_batch=settings.max_batch,
-                    deadline_ms=settings.deadline_ms,
+                    deadline_ms=entry.deadline_ms or settings.deadline_ms,
                     overflow=settings.overflow,
                     run_id=self.run_id,
                 ),
-                shadow=self.shadow,
+                inference=inference,
+                sink=self.stations[station].sink(entry.camera_id) if station else None,
+                thresholds=entry.thresholds,
             )
+        self.pipeline: Pipeline | None = next(iter(self.pipelines.values()), None)  # the first camera
+
+    def _inference(self, version: str | None) -> Inference:
+        """The inference stage for a model: the line's active one (None) or a pinned version."""
+        key = version or ACTIVE
+        if key not in self.inferences:
+            model = (lambda: self.registry.active) if version is None else (lambda: self._pinned.get(version))
+            self.inferences[key] = Inference(
+                key, model, self.metrics, max_batch=self.settings.max_batch, shadow=self.shadow if version is None else None
+            )
+        return self.inferences[key]
+
+    def _camera_error(self, camera_id: str) -> str | None:
+        pipeline = self.pipelines.get(camera_id)
+        return pipeline.camera_error if pipeline is not None and pipeline.camera_faulted else None
+
+    def _load_pinned(self) -> None:
+        for version in (key for key in self.inferences if key != ACTIVE):
+            try:
+                self._pinned[version] = self.registry.load(version)
+            except Exception:  # the camera's parts are rejected (no_model) and its status says why
+                log.exception("model version %s for a camera could not be loaded", version)
+                self._pinned[version] = None
 
     def _on_model_swap(self, active: ActiveModel | None) -> None:
         version = active.version if active else None
@@ -137,11 +176,16 @@ class Line:
         active = self.registry.restore()
         if active is None and self.settings.initial_model is not None:
             self._import_initial_model(Path(self.settings.initial_model))
+        self._load_pinned()
         self.evidence.start()
         self.recorder.start()
         self.shadow.start()
-        if self.pipeline is not None:
-            self.pipeline.start()
+        for station in self.stations.values():
+            station.start()
+        for inference in self.inferences.values():
+            inference.start()
+        for pipeline in self.pipelines.values():
+            pipeline.start()
 
     def _import_initial_model(self, path: Path) -> None:
         data = path.read_bytes()
@@ -153,30 +197,41 @@ class Line:
         self.registry.activate(version, actor="system")
 
     def stop(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.stop()
+        for pipeline in self.pipelines.values():
+            pipeline.stop()
+        for inference in self.inferences.values():
+            inference.stop()  # decides what the cameras queued
+        for station in self.stations.values():
+            station.stop()  # rejects parts still missing a view
         self.shadow.stop()
         self.recorder.stop()
         self.evidence.stop()
         self.stores.engine.dispose()
 
     def fail_safe_reasons(self) -> list[str]:
-        """Why the line is currently rejecting every part (empty when it inspects normally)."""
-        reasons = []
-        if self.registry.active is None:
-            reasons.append("no_model")
-        if self.pipeline is None:
-            reasons.append("no_camera")
-        elif self.pipeline.camera_faulted:
-            reasons.append("camera_fault")
-        elif not self.pipeline.running:
-            reasons.append("pipeline_stopped")
-        elif self.pipeline.inference_busy_s() > self.inference_stall_s:
-            reasons.append("inference_stalled")
+        """Why the line is currently rejecting parts (empty when it inspects normally): the
+        reasons of every camera, then the line's own."""
+        reasons = [] if self.pipelines else [*(["no_model"] if self.registry.active is None else []), "no_camera"]
+        for camera_id in self.pipelines:
+            reasons.extend(reason for reason in self.camera_fail_safe(camera_id) if reason not in reasons)
         if not self.recorder.health().ok:
             reasons.append("storage")
         if self.timeouts.alarming:
             reasons.append("timeouts")
+        return reasons
+
+    def camera_fail_safe(self, camera_id: str) -> list[str]:
+        """Why this camera's parts are rejected now (empty when it inspects normally)."""
+        pipeline = self.pipelines[camera_id]
+        reasons = []
+        if pipeline.inference.model is None:
+            reasons.append("no_model")
+        if pipeline.camera_faulted:
+            reasons.append("camera_fault")
+        elif not pipeline.running:
+            reasons.append("pipeline_stopped")
+        elif pipeline.inference_busy_s() > self.inference_stall_s:
+            reasons.append("inference_stalled")
         return reasons
 
     @property

@@ -19,7 +19,6 @@ from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
 import numpy as np
-from prometheus_client import generate_latest
 
 from gaikan.camera.source import CameraConfigError, CameraFault
 from gaikan.service.decision import Outcome
@@ -37,13 +36,16 @@ from gaikan.service.line_protocol import (
     SetShadow,
     SetThresholds,
     ShadowReport,
+    StationSnapshot,
     Stop,
     Trigger,
 )
 from gaikan.service.logs import configure_logging
+from gaikan.service.metrics import exposition
 from gaikan.service.pipeline import PipelineCounters
 from gaikan.service.settings import Settings
 from gaikan.service.shadow import Agreement
+from gaikan.service.station import Station, StationCounters
 from gaikan.service.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -128,34 +130,37 @@ class LineHost:
         raise TypeError(f"not a command the line carries out: {command!r}")
 
     def _trigger(self) -> str:
-        pipeline = self.line.pipeline
-        trigger = getattr(pipeline.source, "trigger", None) if pipeline else None
-        if pipeline is None or trigger is None:
-            kind = self.line.settings.camera.kind if self.line.settings.camera else "none"
-            raise CameraRefused(f"this camera ({kind}) has no software trigger")
-        try:
-            trigger()
-        except CameraConfigError as error:
-            raise CameraRefused(str(error)) from error
-        except CameraFault as error:
-            raise CameraUnavailable(f"camera unavailable: {error}") from error
-        return pipeline.source.camera_id
+        """Fire the software trigger of every camera that has one (a station's views at once);
+        the reply names them."""
+        pipelines = [p for p in self.line.pipelines.values() if getattr(p.source, "trigger", None) is not None]
+        if not pipelines:
+            kinds = ", ".join(entry.camera.kind for entry in self.line.settings.camera_entries) or "none"
+            raise CameraRefused(f"this camera ({kinds}) has no software trigger")
+        for pipeline in pipelines:
+            try:
+                pipeline.source.trigger()  # type: ignore[attr-defined]
+            except CameraConfigError as error:
+                raise CameraRefused(str(error)) from error
+            except CameraFault as error:
+                raise CameraUnavailable(f"camera unavailable: {error}") from error
+        return ",".join(pipeline.source.camera_id for pipeline in pipelines)
 
     # -- the snapshot ------------------------------------------------------------------------
     def snapshot(self) -> LineSnapshot:
         with self._snapshot_lock:  # a later serial never carries older state
             line, pipeline = self.line, self.line.pipeline
             active, shadow = line.registry.active, line.registry.shadow
-            latencies = list(pipeline.counters.recent_latencies_ms) if pipeline else []
+            streams = self._streams()  # what reaches the reject stream: cameras of no station, and stations
+            latencies = [ms for counters in streams for ms in counters.recent_latencies_ms]
             reports = line.shadow.reports(shadow_report)
             return LineSnapshot(
                 serial=next(self._serial),
                 pid=os.getpid(),
                 taken_at=time.monotonic(),
                 started_at=line.started_at,
-                running=bool(pipeline and pipeline.running),
+                running=bool(line.pipelines) and all(p.running for p in line.pipelines.values()),
                 fail_safe=tuple(line.fail_safe_reasons()),
-                camera=self._camera(),
+                camera=self._camera(pipeline.source.camera_id) if pipeline else None,
                 active=ModelSnapshot(
                     active.version, active.thresholds, active.thresholds_source, active.model.manifest.thresholds, active.calibrated
                 )
@@ -163,25 +168,35 @@ class LineHost:
                 else None,
                 shadow=shadow.version if shadow else None,
                 shadow_reports=reports,
-                queue_depth=pipeline.queue_depth if pipeline else 0,
-                in_flight=pipeline.in_flight if pipeline else 0,
-                throughput_fps=round(PipelineCounters.rate(pipeline.counters.recent_decisions), 2) if pipeline else 0.0,
+                queue_depth=sum(p.queue_depth for p in line.pipelines.values()),
+                in_flight=sum(p.in_flight for p in line.pipelines.values()) + sum(s.open_parts for s in line.stations.values()),
+                throughput_fps=round(sum(PipelineCounters.rate(counters.recent_decisions) for counters in streams), 2),
                 latency_window=len(latencies),
                 latency_ms_p50=round(float(np.percentile(latencies, 50)), 2) if latencies else None,
                 latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
-                inference_busy_s=pipeline.inference_busy_s() if pipeline else 0.0,
+                inference_busy_s=max((i.busy_s() for i in line.inferences.values()), default=0.0),
                 metrics=self._metrics(),
+                cameras=tuple(self._camera(camera_id) for camera_id in line.pipelines),
+                stations=tuple(self._station(station) for station in line.stations.values()),
             )
 
     def _metrics(self) -> bytes:
         self.line.evidence.sync_counters()  # the evidence process's counters go out with the line's
-        return generate_latest(self.line.metrics.registry)
+        return exposition(self.line.metrics.registry, line=self.line.settings.line_id)
 
-    def _camera(self) -> CameraSnapshot | None:
-        pipeline = self.line.pipeline
-        if pipeline is None:
-            return None
+    def _streams(self) -> list[PipelineCounters | StationCounters]:
+        line = self.line
+        in_station = {view.camera for station in line.settings.stations for view in station.views}
+        cameras = [p.counters for camera_id, p in line.pipelines.items() if camera_id not in in_station]
+        return [*cameras, *(station.counters for station in line.stations.values())]
+
+    def _camera(self, camera_id: str) -> CameraSnapshot:
+        line = self.line
+        pipeline = line.pipelines[camera_id]
         stats = pipeline.source.stats
+        model = pipeline.inference.model
+        station = next((s for s in line.settings.stations if any(v.camera == camera_id for v in s.views)), None)
+        latencies = list(pipeline.counters.recent_latencies_ms)
         return CameraSnapshot(
             camera_id=pipeline.source.camera_id,
             state="faulted" if pipeline.camera_faulted else pipeline.source.state.value,
@@ -194,6 +209,29 @@ class LineHost:
             faults=stats.faults,
             incomplete=stats.incomplete,
             error=pipeline.camera_error or stats.last_error,
+            model_version=model.version if model else None,
+            station=station.station_id if station else None,
+            view=next((v.name for v in station.views if v.camera == camera_id), None) if station else None,
+            fail_safe=tuple(line.camera_fail_safe(camera_id)),
+            queue_depth=pipeline.queue_depth,
+            throughput_fps=round(PipelineCounters.rate(pipeline.counters.recent_decisions), 2),
+            latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
+            decided=pipeline.counters.decided,
+            part_timeouts=pipeline.counters.timeouts,
+        )
+
+    @staticmethod
+    def _station(station: Station) -> StationSnapshot:
+        latencies = list(station.counters.recent_latencies_ms)
+        return StationSnapshot(
+            station_id=station.station_id,
+            views={view.name: view.camera for view in station.config.views},
+            match=station.config.match,
+            parts=station.counters.parts,
+            missing=station.counters.missing,
+            late_views=station.counters.late_views,
+            open_parts=station.open_parts,
+            latency_ms_p99=round(float(np.percentile(latencies, 99)), 2) if latencies else None,
         )
 
 

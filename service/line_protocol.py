@@ -75,6 +75,28 @@ class CameraSnapshot:
     faults: int
     incomplete: int
     error: str | None
+    # per camera of a line of several (all of them filled for every camera)
+    model_version: str | None = None  # the model its frames are scored by
+    station: str | None = None  # the station it is a view of (None: it decides its own parts)
+    view: str | None = None
+    fail_safe: tuple[str, ...] = ()  # why this camera's parts are rejected now
+    queue_depth: int = 0
+    throughput_fps: float = 0.0  # decisions per second
+    latency_ms_p99: float | None = None
+    decided: int = 0
+    part_timeouts: int = 0  # parts rejected for missing their deadline
+
+
+@dataclass(frozen=True, slots=True)
+class StationSnapshot:
+    station_id: str
+    views: dict[str, str]  # view name -> camera id, in order
+    match: str
+    parts: int  # part decisions fused
+    missing: int  # parts rejected with a view missing or late
+    late_views: int  # view decisions that came after their part was decided
+    open_parts: int  # parts waiting for a view
+    latency_ms_p99: float | None  # first capture to the part decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +128,7 @@ class LineSnapshot:
     started_at: float  # wall clock
     running: bool
     fail_safe: tuple[str, ...]
-    camera: CameraSnapshot | None
+    camera: CameraSnapshot | None  # the first camera
     active: ModelSnapshot | None
     shadow: str | None
     shadow_reports: dict[str, ShadowReport]
@@ -118,6 +140,8 @@ class LineSnapshot:
     latency_ms_p99: float | None
     inference_busy_s: float  # how long the model call in progress has run (0 when idle)
     metrics: bytes = field(repr=False)  # Prometheus text exposition of the line's own metrics
+    cameras: tuple[CameraSnapshot, ...] = ()  # every camera, in the settings' order
+    stations: tuple[StationSnapshot, ...] = ()
 
 
 # -- replies and the decision stream ----------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -25,6 +29,31 @@ class Metrics:
             registry=self.registry,
         )
         self.queue_depth = Gauge("gaikan_queue_depth", "Frames waiting for inference", registry=self.registry)
+        self.camera_queue_depth = Gauge(
+            "gaikan_camera_queue_depth", "Frames of this camera waiting for inference", ["camera"], registry=self.registry
+        )
+        self.camera_decisions = Counter(
+            "gaikan_camera_decisions_total",
+            "Decisions on each camera's frames (a station's views before fusion), by outcome and reason",
+            ["camera", "decision", "reason"],
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "gaikan_inference_batch_size",
+            "Frames scored in one model call (micro-batched across the cameras that share the model)",
+            ["model"],
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
+            registry=self.registry,
+        )
+        self.station_parts = Counter(
+            "gaikan_station_parts_total", "Parts a station decided from its views, by outcome and reason", ["station", "decision", "reason"], registry=self.registry
+        )
+        self.station_late_views = Counter(
+            "gaikan_station_late_views_total",
+            "View decisions that came after their part was decided without them (the part was rejected)",
+            ["station", "view"],
+            registry=self.registry,
+        )
         self.persist_backlog = Gauge("gaikan_persist_backlog", "Decisions waiting to be stored", registry=self.registry)
         self.persist_failures = Counter(
             "gaikan_persist_failures_total", "Failed attempts to store decisions (each is retried)", registry=self.registry
@@ -76,3 +105,26 @@ class Metrics:
         if version is not None:
             self.active_model.labels(version=version).set(1)
         self.active_model_calibrated.set(1 if version is not None and calibrated else 0)
+
+
+class _Labelled(Collector):
+    """Another registry's metrics with constant labels added to every sample."""
+
+    def __init__(self, source: CollectorRegistry, labels: dict[str, str]) -> None:
+        self._source = source
+        self._labels = labels
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._source.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            labelled.samples = [sample._replace(labels={**sample.labels, **self._labels}) for sample in family.samples]
+            yield labelled
+
+
+def exposition(registry: CollectorRegistry, **labels: str) -> bytes:
+    """The Prometheus text of `registry` with `labels` (e.g. `line`) on every sample."""
+    if not labels:
+        return generate_latest(registry)
+    out = CollectorRegistry(auto_describe=False)
+    out.register(_Labelled(registry, labels))
+    return generate_latest(out)

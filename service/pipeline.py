@@ -1,9 +1,11 @@
-"""The line: acquisition → bounded queue → inference (micro-batched) → decision → recorder.
+"""One camera's line: acquisition → bounded queue → inference (micro-batched) → decision → sink
+(the recorder, or the station that fuses the views of a part).
 
 Three threads run at their own pace:
 - acquisition reads the camera and queues frames (what overflows is counted, never silent);
-- inference takes what is queued (up to `max_batch` at once), scores it with the one active
-  model it picked up for the batch, and decides;
+- inference (`Inference`, possibly shared by several cameras that use the same model: one
+  session, frames micro-batched fairly across the cameras, `service/batcher.py`) scores what is
+  queued with the one model it picked up for the batch, and decides with each camera's thresholds;
 - the watchdog rejects any part whose deadline passes before it was decided.
 """
 
@@ -14,6 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,6 +24,8 @@ import numpy as np
 from gaikan.camera.frame import Frame
 from gaikan.camera.source import FrameSource, FramesLost
 from gaikan.models.preprocess import prepare_batch
+from gaikan.models.thresholds import Thresholds
+from gaikan.service.batcher import Lane, MicroBatcher, Picked
 from gaikan.service.decision import Outcome, Reason, Verdict, decide, fail_safe
 from gaikan.service.evidence import Evidence
 from gaikan.service.metrics import Metrics
@@ -32,6 +37,10 @@ from gaikan.service.tracker import PartTracker, PendingPart
 from gaikan.service.workers import Worker, stop_all
 
 log = logging.getLogger(__name__)
+
+# Where a camera's decisions go: (record, evidence, part key) — the key (the frame's part id, or
+# its number: the trigger count) matches the views of one part; None for a camera fault.
+Sink = Callable[[DecisionRecord, Evidence | None, str | None], None]
 
 
 class Overflow(enum.StrEnum):
@@ -75,6 +84,128 @@ class PipelineCounters:
         return len(recent) / window_s
 
 
+def part_key(frame: Frame) -> str:
+    """Which part a frame shows, for matching the views of a station: the part id a source
+    reports (`metadata["part_id"]`), else the frame number (cameras on one trigger count alike)."""
+    return frame.metadata.get("part_id") or str(frame.frame_number)
+
+
+class Inference:
+    """The inference stage of the cameras that share one model: one worker, one session, frames
+    micro-batched across the cameras' lanes. A graph whose batch axis is fixed at 1 is scored frame
+    by frame."""
+
+    def __init__(
+        self,
+        name: str,
+        model: Callable[[], ActiveModel | None],
+        metrics: Metrics,
+        *,
+        max_batch: int,
+        shadow: ShadowRunner | None = None,
+    ) -> None:
+        self.name = name
+        self._model = model
+        self._metrics = metrics
+        self._shadow = shadow
+        self._owners: dict[int, Pipeline] = {}
+        self._started: float | None = None  # monotonic start of the session.run in progress
+        self.batcher: MicroBatcher[Frame] = MicroBatcher(
+            name, max_batch=max_batch, captured=lambda frame: frame.captured_monotonic, score=self._score_batch
+        )
+
+    def attach(self, pipeline: Pipeline) -> Lane[Frame]:
+        lane = self.batcher.add_lane(pipeline.source.camera_id, pipeline.config.deadline_ms / 1000.0)
+        self._owners[id(lane)] = pipeline
+        return lane
+
+    @property
+    def model(self) -> ActiveModel | None:
+        return self._model()
+
+    def start(self) -> None:
+        self.batcher.start()
+
+    def stop(self) -> None:
+        self.batcher.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.batcher.running
+
+    def busy_s(self) -> float:
+        """How long the model call in progress has been running (0 when none is)."""
+        started = self._started
+        return 0.0 if started is None else time.monotonic() - started
+
+    def _score_batch(self, picked: list[Picked[Frame]]) -> None:
+        jobs = [(self._owners[id(lane)], frame) for lane, frame in picked]
+        jobs = [(pipeline, frame) for pipeline, frame in jobs if pipeline.is_pending(frame)]
+        if not jobs:
+            return
+        try:
+            self._score(jobs)
+        except Exception as error:  # never let a bug pass a part: reject and carry on
+            log.exception("inference stage failed")
+            for pipeline, frame in jobs:
+                pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
+
+    def _run(self, active: ActiveModel, frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
+        batch = prepare_batch([frame.pixels for frame in frames], active.model.manifest.input)
+        fixed = active.model.session.get_inputs()[0].shape[0]
+        step = fixed if isinstance(fixed, int) and fixed > 0 else len(frames)  # a fixed batch axis: frame by frame
+        scores, maps = [], []
+        self._started = time.monotonic()
+        try:
+            for start in range(0, len(frames), step):
+                result = active.model.run(batch[start : start + step])
+                scores.append(result.scores)
+                maps.append(result.maps)
+        finally:
+            self._started = None
+        return np.concatenate(scores), np.concatenate(maps)
+
+    def _score(self, jobs: list[tuple[Pipeline, Frame]]) -> None:
+        active = self._model()  # one model for the whole batch; thresholds per camera
+        started = time.monotonic()
+        frames = [frame for _, frame in jobs]
+        if active is None:
+            for pipeline, frame in jobs:
+                pipeline._finish_frame(frame, fail_safe(Reason.NO_MODEL, "no active model"))
+            return
+        try:
+            scores, maps = self._run(active, frames)
+        except Exception as error:
+            log.exception("inference failed with model %s", active.version)
+            for pipeline, frame in jobs:
+                pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"inference failed: {error}"), active=pipeline.judged_by(active))
+            return
+        inference_s = time.monotonic() - started
+        self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
+        self._metrics.batch_size.labels(model=active.version).observe(len(frames))
+        outcomes: list[Outcome] = []
+        for index, (pipeline, frame) in enumerate(jobs):
+            pipeline.counters.batches += 1
+            pipeline.counters.last_batch_size = len(frames)
+            judged = pipeline.judged_by(active)
+            score = float(scores[index])
+            verdict = decide(score, judged.thresholds)
+            anomaly_map = maps[index]
+            if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
+                verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
+            outcomes.append(verdict.outcome)
+            pipeline._finish_frame(
+                frame,
+                verdict,
+                active=judged,
+                score=score,
+                anomaly_map=anomaly_map,
+                stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(frames)},
+            )
+        if self._shadow is not None:
+            self._shadow.submit([f.pixels for f in frames], outcomes, [float(s) for s in scores])
+
+
 class Pipeline:
     def __init__(
         self,
@@ -84,40 +215,63 @@ class Pipeline:
         metrics: Metrics,
         config: PipelineConfig = PipelineConfig(),
         shadow: ShadowRunner | None = None,
+        *,
+        inference: Inference | None = None,
+        sink: Sink | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
+        """`inference`: a stage shared with other cameras (started and stopped by its owner);
+        default a stage of this camera's own on the registry's active model. `thresholds`: this
+        camera's own, instead of the model's. `sink`: where decisions go (default the recorder)."""
         self.source = source
-        self._shadow = shadow
         self._registry = registry
         self._recorder = recorder
+        self._sink: Sink = sink or (lambda record, evidence, _key: recorder.submit(record, evidence))
         self._metrics = metrics
         self.config = config
-        self._queue: deque[Frame] = deque()
-        self._queue_lock = threading.Condition()
+        self.thresholds = thresholds
+        self._owns_inference = inference is None
+        self.inference = inference or Inference(
+            source.camera_id, lambda: registry.active, metrics, max_batch=config.max_batch, shadow=shadow
+        )
+        self._lane = self.inference.attach(self)
+        self._queue: deque[Frame] = self._lane.queue
+        self._queue_lock = self.inference.batcher.condition
         self._tracker = PartTracker()
         self._stop = threading.Event()
         self.counters = PipelineCounters()
         self._camera_error: str | None = None
         self._camera_faulted = False
-        self._inference_started: float | None = None  # monotonic start of the session.run in progress
         self._workers = [
-            Worker("gaikan-acquisition", self._acquire_loop),
-            Worker("gaikan-inference", self._inference_loop, wake=self._wake),
-            Worker("gaikan-deadlines", self._watchdog_loop),
+            Worker(f"gaikan-acquisition-{source.camera_id}", self._acquire_loop),
+            Worker(f"gaikan-deadlines-{source.camera_id}", self._watchdog_loop),
         ]
+
+    def judged_by(self, active: ActiveModel) -> ActiveModel:
+        """The model with the thresholds this camera's parts are judged by."""
+        if self.thresholds is None:
+            return active
+        return replace(active, thresholds=self.thresholds, thresholds_source="override")
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self._stop = threading.Event()
         for worker in self._workers:
-            worker.start(self._stop)  # one stop signal for the three stages
+            worker.start(self._stop)  # one stop signal for the camera's stages
+        if self._owns_inference:
+            self.inference.start()
 
     def _wake(self) -> None:
         with self._queue_lock:
             self._queue_lock.notify_all()
 
     def stop(self) -> None:
-        """Stop acquiring, decide what is in flight, stop the camera."""
+        """Stop acquiring, decide what is in flight (an inference stage of its own; a shared one
+        is stopped by its owner once every camera stopped), stop the camera."""
         stop_all(self._workers)
+        self._wake()
+        if self._owns_inference:
+            self.inference.stop()
         try:
             self.source.stop()
         except Exception:
@@ -126,13 +280,12 @@ class Pipeline:
     @property
     def running(self) -> bool:
         """Every stage is alive (acquisition ends when a finite source is exhausted)."""
-        return all(worker.alive for worker in self._workers)
+        return all(worker.alive for worker in self._workers) and self.inference.running
 
     def inference_busy_s(self) -> float:
         """How long the model call in progress has been running (0 when none is): a hung
         `session.run` shows here while the other stages keep going."""
-        started = self._inference_started
-        return 0.0 if started is None else time.monotonic() - started
+        return self.inference.busy_s()
 
     @property
     def camera_faulted(self) -> bool:
@@ -149,6 +302,10 @@ class Pipeline:
     @property
     def in_flight(self) -> int:
         return len(self._tracker)
+
+    def is_pending(self, frame: Frame) -> bool:
+        """The frame's part is still waiting for its decision (not timed out, not dropped)."""
+        return self._tracker.is_pending(frame.frame_id)
 
     # -- acquisition -----------------------------------------------------------------------
     def _acquire_loop(self, _: threading.Event) -> None:
@@ -236,6 +393,7 @@ class Pipeline:
             captured_at=frame.captured_at,
             deadline=frame.captured_monotonic + self.config.deadline_ms / 1000.0,
             source=frame.metadata.get("source"),
+            part_key=part_key(frame),
         )
         with self._queue_lock:
             if len(self._queue) >= self.config.queue_size:
@@ -252,74 +410,9 @@ class Pipeline:
                     return
             self._tracker.register(part)
             self._queue.append(frame)
-            self._metrics.queue_depth.set(len(self._queue))
+            self._metrics.queue_depth.set(self.inference.batcher.queued())
+            self._metrics.camera_queue_depth.labels(camera=self.source.camera_id).set(len(self._queue))
             self._queue_lock.notify_all()
-
-    # -- inference -------------------------------------------------------------------------
-    def _take_batch(self) -> list[Frame]:
-        with self._queue_lock:
-            while not self._queue and not self._stop.is_set():
-                self._queue_lock.wait(0.1)
-            batch = [self._queue.popleft() for _ in range(min(self.config.max_batch, len(self._queue)))]
-            self._metrics.queue_depth.set(len(self._queue))
-            self._queue_lock.notify_all()
-        return batch
-
-    def _inference_loop(self, _: threading.Event) -> None:
-        while not self._stop.is_set() or self._queue:
-            batch = self._take_batch()
-            if not batch:
-                continue
-            batch = [frame for frame in batch if self._tracker.is_pending(frame.frame_id)]
-            if batch:
-                try:
-                    self._score(batch)
-                except Exception as error:  # never let a bug pass a part: reject and carry on
-                    log.exception("inference stage failed")
-                    for frame in batch:
-                        self._finish_frame(frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
-
-    def _score(self, frames: list[Frame]) -> None:
-        active = self._registry.active  # one model and one set of thresholds for the whole batch
-        started = time.monotonic()
-        if active is None:
-            for frame in frames:
-                self._finish_frame(frame, fail_safe(Reason.NO_MODEL, "no active model"))
-            return
-        try:
-            batch = prepare_batch([frame.pixels for frame in frames], active.model.manifest.input)
-            self._inference_started = started
-            try:
-                result = active.model.run(batch)
-            finally:
-                self._inference_started = None
-        except Exception as error:
-            log.exception("inference failed with model %s", active.version)
-            for frame in frames:
-                self._finish_frame(frame, fail_safe(Reason.ERROR, f"inference failed: {error}"), active=active)
-            return
-        inference_s = time.monotonic() - started
-        self.counters.batches += 1
-        self.counters.last_batch_size = len(frames)
-        self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
-        outcomes: list[Outcome] = []
-        for index, frame in enumerate(frames):
-            score = float(result.scores[index])
-            verdict = decide(score, active.thresholds)
-            anomaly_map = result.maps[index]
-            if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
-                verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
-            outcomes.append(verdict.outcome)
-            self._finish_frame(
-                frame,
-                verdict,
-                active=active,
-                score=score,
-                anomaly_map=anomaly_map,
-                stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(frames)},
-            )
-        if self._shadow is not None:
-            self._shadow.submit([f.pixels for f in frames], outcomes, [float(s) for s in result.scores])
 
     def _finish_frame(
         self,
@@ -366,7 +459,7 @@ class Pipeline:
             input_spec=active.model.manifest.input if active else None,
             vmax=active.thresholds.reject if active else None,
         )
-        self._emit(record, evidence)
+        self._emit(record, evidence, part_key(frame))
 
     def _emit_part(self, part: PendingPart, verdict: Verdict) -> None:
         """Decide a part that never reached the model (deadline passed, queue full); the caller
@@ -382,16 +475,18 @@ class Pipeline:
                 reason=verdict.reason,
                 detail=verdict.detail,
                 source=part.source,
-            )
+            ),
+            key=part.part_key,
         )
 
-    def _emit(self, record: DecisionRecord, evidence: Evidence | None = None) -> None:
+    def _emit(self, record: DecisionRecord, evidence: Evidence | None = None, key: str | None = None) -> None:
         self.counters.decided += 1
         if record.reason is Reason.TIMEOUT:
             self.counters.timeouts += 1
         self.counters.recent_latencies_ms.append(record.latency_ms)
         self.counters.recent_decisions.append(time.monotonic())
-        self._recorder.submit(record, evidence)
+        self._metrics.camera_decisions.labels(camera=record.camera_id, decision=record.decision.value, reason=record.reason.value).inc()
+        self._sink(record, evidence, key)
 
     # -- deadlines -------------------------------------------------------------------------
     def _watchdog_loop(self, _: threading.Event) -> None:

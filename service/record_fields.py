@@ -148,6 +148,33 @@ class ThresholdPair(FieldKind):
         return (None, None) if value is None else (value.reject, value.review)
 
 
+class ViewList(FieldKind):
+    """A station's per-view results: JSON in the table (null for a one-camera decision), a list in
+    the API, one `views` CSV cell (`view=outcome/reason` separated by `;`)."""
+
+    def __init__(self, item: type[Any]) -> None:
+        super().__init__(JSON)
+        self.item = item
+
+    def columns(self, name: str, nullable: bool) -> list[Column[Any]]:
+        return [Column(name, JSON, nullable=True)]
+
+    def to_row(self, name: str, value: Any) -> dict[str, Any]:
+        return {name: [view.as_json() for view in value] if value else None}
+
+    def from_row(self, name: str, row: Mapping[str, Any]) -> Any:
+        return tuple(self.item.from_json(view) for view in row[name] or ())
+
+    def api_type(self, hint: Any) -> Any:
+        return list[self.item]  # type: ignore[name-defined]
+
+    def to_api(self, value: Any) -> Any:
+        return list(value)
+
+    def csv_cells(self, value: Any) -> list[Any]:
+        return [";".join(f"{view.view}={view.decision.value}/{view.reason}" for view in value)]
+
+
 @dataclass(frozen=True, slots=True)
 class Declared:
     """What a field's `metadata` carries: its kind and the API's description of it."""

@@ -21,7 +21,31 @@ from sqlalchemy import Column
 
 from gaikan.models.thresholds import Outcome, Thresholds
 from gaikan.service.decision import Reason
-from gaikan.service.record_fields import Choice, Declared, FieldKind, Number, StageTimes, ThresholdPair, Timestamp, declare, text
+from gaikan.service.record_fields import Choice, Declared, FieldKind, Number, StageTimes, ThresholdPair, Timestamp, ViewList, declare, text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ViewResult:
+    """One view's result inside a station's part decision."""
+
+    view: str = field(metadata={"description": "The view's name in the station"})
+    camera_id: str
+    frame_id: str | None = field(default=None, metadata={"description": "The view's frame; null when the view is missing"})
+    decision: Outcome
+    reason: Reason
+    score: float | None = None
+    model_version: str | None = None
+    latency_ms: float | None = field(default=None, metadata={"description": "The view's capture to its decision"})
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["decision"], values["reason"] = self.decision.value, self.reason.value
+        return values
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> ViewResult:
+        return cls(**{**values, "decision": Outcome(values["decision"]), "reason": Reason(values["reason"])})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +66,9 @@ class DecisionRecord:
     stages_ms: dict[str, float] = field(default_factory=dict, metadata=declare(StageTimes(), "Milliseconds per pipeline stage"))
     detail: str | None = field(default=None, metadata=declare(text(), "Why, for a fail-safe reject"))
     source: str | None = field(default=None, metadata=declare(text(500), "Where the frame came from (replay file name, …)"))
+    views: tuple[ViewResult, ...] = field(
+        default=(), metadata=declare(ViewList(ViewResult), "A station's part decision: each view's result (empty for one camera)")
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "latency_ms", (self.decided_at - self.captured_at) * 1000.0)

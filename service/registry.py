@@ -157,6 +157,11 @@ class ModelRegistry:
             return ActiveModel(model, override, "override")
         return ActiveModel(model, model.manifest.thresholds, "manifest")
 
+    def load(self, version: str) -> ActiveModel:
+        """An uploaded version loaded on its own (with its thresholds), for a camera pinned to it;
+        the active model does not change."""
+        return self._with_thresholds(self._load_version(version))
+
     def activate(self, version: str, *, actor: str) -> ActiveModel:
         """Load `version` fully, then swap it in between frames."""
         with self._lock:

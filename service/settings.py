@@ -17,6 +17,7 @@ from gaikan.models.package import ZipLimits
 from gaikan.service.pipeline import Overflow
 from gaikan.service.storage.migrate import MigrateMode
 from gaikan.service.rechecks import DEFECT_TYPE_PATTERN
+from gaikan.service.stations import CameraEntry, StationConfig, check_line
 
 
 class Role(enum.StrEnum):
@@ -134,7 +135,11 @@ class Settings(BaseSettings):
         description="A database with an older schema: upgrade it at start (auto) or refuse to start (refuse; run `gaikan db upgrade`)",
     )
 
-    camera: CameraConfig | None = None
+    camera: CameraConfig | None = Field(default=None, description="The line's one camera (or list several under `cameras`)")
+    cameras: list[CameraEntry] = Field(
+        default_factory=list, description="Several cameras, each with its own model version and thresholds (instead of `camera`)"
+    )
+    stations: list[StationConfig] = Field(default_factory=list, description="Parts seen by several cameras: views, matching, fusion")
     initial_model: Path | None = Field(
         default=None, description="Model package imported and activated at start when no model is active yet"
     )
@@ -209,6 +214,18 @@ class Settings(BaseSettings):
         if self.plc.opcua.enabled and self.plc.opcua.is_secure and not self.api_keys:
             raise ValueError("a secure OPC UA server needs api_keys: its users are the key names, their passwords the keys")
         return self
+
+    @model_validator(mode="after")
+    def _cameras(self) -> Settings:
+        if self.camera is not None and self.cameras:
+            raise ValueError("set either `camera` (one camera) or `cameras` (several), not both")
+        check_line(self.camera_entries, self.stations)
+        return self
+
+    @property
+    def camera_entries(self) -> list[CameraEntry]:
+        """Every camera of the line: `camera` is a line of one camera with the line's model."""
+        return [CameraEntry(camera=self.camera)] if self.camera is not None else list(self.cameras)
 
     @property
     def package_limits(self) -> ZipLimits:

@@ -14,6 +14,7 @@ class PendingPart:
     captured_at: float  # wall clock
     deadline: float  # monotonic
     source: str | None = None
+    part_key: str | None = None  # which part it shows, for matching the views of a station
 
 
 class PartTracker:

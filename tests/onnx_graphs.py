@@ -26,10 +26,11 @@ def template_graph(
     scale: float = 1.0,
     slow_gflop: float = 0.0,
     stall_gflop: float = 0.0,
+    batch: int | str = "N",
 ) -> bytes:
     """ONNX bytes of the template-difference model for a (h, w, c) float reference image.
     `slow_gflop` adds busy work as many small matrix products, `stall_gflop` as a few large ones
-    (2048², one long `session.run` with few nodes)."""
+    (2048², one long `session.run` with few nodes). `batch`: the batch axis (1: a fixed one)."""
     h, w, c = reference.shape
     nodes = [
         helper.make_node("Cast", [input_name], ["x"], to=TensorProto.FLOAT),
@@ -109,10 +110,10 @@ def template_graph(
     graph = helper.make_graph(
         nodes,
         "template_difference",
-        [helper.make_tensor_value_info(input_name, TensorProto.UINT8, ["N", h, w, c])],
+        [helper.make_tensor_value_info(input_name, TensorProto.UINT8, [batch, h, w, c])],
         [
-            helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N"]),
-            helper.make_tensor_value_info("anomaly_map", TensorProto.FLOAT, ["N", h, w] if not flat_map else ["N", h * w]),
+            helper.make_tensor_value_info("score", TensorProto.FLOAT, [batch]),
+            helper.make_tensor_value_info("anomaly_map", TensorProto.FLOAT, [batch, h, w] if not flat_map else [batch, h * w]),
         ],
         initializers,
     )

@@ -94,6 +94,19 @@ def test_frames_arrive_at_the_set_rate(started: list[GenICamSource]) -> None:
     assert source.stats.frames == len(frames)
 
 
+def test_the_three_devices_of_one_producer_stream_at_once_and_stop_one_by_one(started: list[GenICamSource]) -> None:
+    """Several cameras of one GenTL producer share its Harvester (a producer opens once per
+    process); stopping one leaves the others streaming."""
+    sources = [start(started, viky(serial, camera_id=f"cam{serial}")) for serial in ("0", "1", "2")]
+    for source in sources:
+        assert read_frame(source).camera_id == source.camera_id
+    sources[0].stop()
+    before = sources[2].stats.frames
+    read_frame(sources[1])
+    read_frame(sources[2])
+    assert sources[2].stats.frames > before and sources[0].state is CameraState.STOPPED
+
+
 @pytest.mark.parametrize("serial,colour", [("0", (255, 0, 0)), ("1", (0, 255, 0))])
 def test_rgba8_converts_to_rgb_with_the_device_size_and_ball_colour(
     started: list[GenICamSource], serial: str, colour: tuple[int, int, int]

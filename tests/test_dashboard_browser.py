@@ -625,3 +625,37 @@ def test_the_dashboard_speaks_japanese_and_english(server: LiveServer, browser: 
         assert page.inner_text("#tab-line") == "ライン"
     finally:
         tab.close()
+
+
+def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by_side(
+    tmp_path: Path, browser: Any, template_model_file: Path, screenshots: Path
+) -> None:
+    from gaikan.service.pipeline import Overflow
+
+    line = write_test_line(tmp_path / "line", 5)
+    cameras = [{"camera": {"kind": "replay", "camera_id": f"cam-{v}", "path": str(line), "fps": 5, "loop": True}} for v in ("top", "side")]
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        cameras=cameras,
+        stations=[{"station_id": "st1", "views": [{"name": "top", "camera": "cam-top"}, {"name": "side", "camera": "cam-side"}]}],
+        initial_model=template_model_file,
+        overflow=Overflow.BLOCK,
+    )
+    with LiveServer(settings) as server:
+        tab = Page(browser)
+        try:
+            page = tab.open(server, None)
+            page.wait_for_selector("#camera-tiles .camera-tile[data-camera=cam-side][data-camera-state=running]")
+            tiles = page.locator("#camera-tiles .camera-tile")
+            assert [tiles.nth(i).get_attribute("data-camera") for i in range(tiles.count())] == ["cam-top", "cam-side"]
+            assert "st1 · side" in page.inner_text("#camera-tiles .camera-tile[data-camera=cam-side]")
+            page.wait_for_selector("#verdict-views .view-result[data-view=side]")
+            shown = page.evaluate(
+                """() => ({part: document.querySelector('#verdict').dataset.outcome,
+                          views: [...document.querySelectorAll('#verdict-views .view-result')].map((v) => [v.dataset.view, v.dataset.outcome])})"""
+            )
+            assert [view for view, _ in shown["views"]] == ["top", "side"]
+            assert shown["part"] == ("reject" if any(outcome == "reject" for _, outcome in shown["views"]) else "pass")
+            page.screenshot(path=str(screenshots / "dashboard-cameras.png"))
+        finally:
+            tab.close()

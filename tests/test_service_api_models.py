@@ -49,7 +49,7 @@ def test_upload_activate_and_rollback(server: LiveServer) -> None:
 
 
 def _calibrated_gauge(metrics_text: str) -> float:
-    lines = [line for line in metrics_text.splitlines() if line.startswith("gaikan_active_model_calibrated ")]
+    lines = [line for line in metrics_text.splitlines() if line.startswith("gaikan_active_model_calibrated{")]
     assert len(lines) == 1, metrics_text
     return float(lines[0].split()[1])
 

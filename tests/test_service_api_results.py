@@ -97,10 +97,10 @@ def test_plc_stream_resumes_from_its_acknowledgement(server: LiveServer) -> None
 def test_metrics_expose_decisions_latency_and_model(server: LiveServer) -> None:
     with server.client() as client:
         text = client.get("/metrics").text
-    assert 'gaikan_decisions_total{decision="reject",reason="score"} 6.0' in text
-    assert 'gaikan_active_model_info{version="t1"} 1.0' in text
-    assert 'gaikan_stage_latency_seconds_count{stage="inference"}' in text
-    assert 'gaikan_frames_total{camera="cam"} 15.0' in text
+    assert 'gaikan_decisions_total{decision="reject",line="line-1",reason="score"} 6.0' in text
+    assert 'gaikan_active_model_info{line="line-1",version="t1"} 1.0' in text
+    assert 'gaikan_stage_latency_seconds_count{line="line-1",stage="inference"}' in text
+    assert 'gaikan_frames_total{camera="cam",line="line-1"} 15.0' in text
 
 
 def test_status_readers_cost_the_store_nothing_per_request(server: LiveServer) -> None:

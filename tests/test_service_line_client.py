@@ -58,7 +58,7 @@ def test_a_killed_line_process_is_reported_fail_safe_restarted_and_decides_on(tm
         assert server.context.line.snapshot.pid != pid
         assert server.context.line.restarts == 1
         assert recovered["active_model"] == "t1", "the restarted line restores the active model"
-        assert "gaikan_line_restarts 1.0" in client.get("/metrics").text
+        assert 'gaikan_line_restarts{line="line-1"} 1.0' in client.get("/metrics").text
         decisions = _stream(client)
     seqs = [d["seq"] for d in decisions]
     assert seqs == list(range(1, len(seqs) + 1)), "no seq missing or repeated across the crash"

@@ -16,11 +16,12 @@ PLC_KEY = "plc-key-0123456789"
 
 
 def _samples(server: LiveServer) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample by name and labels; every sample carries the line's id as `line` (left out here)."""
     text = server.client().get("/metrics").text
+    samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+    assert samples and all(sample.labels.get("line") == server.settings.line_id for sample in samples)
     return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
+        (sample.name, frozenset((k, v) for k, v in sample.labels.items() if k != "line")): sample.value for sample in samples
     }
 
 

@@ -12,7 +12,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gaikan.camera.config import ReplayConfig
-from gaikan.service.plc.opcua import NAMESPACE, vision_state
+from gaikan.service.plc.opcua import _RESULT_FIELDS, NAMESPACE, _result_values, vision_state
 from gaikan.service.settings import ApiKey, Role, Settings
 from tests.conftest import write_test_line
 from tests.live_server import LiveServer, free_port, wait_for
@@ -226,3 +226,22 @@ def test_system_state_is_error_while_the_camera_is_faulted_and_operational_once_
         wait_for(lambda: "camera_fault" in http.get("/api/v1/status").json()["fail_safe"], timeout=60)
         states = asyncio.run(watch())
     assert "Error" in states and states[-1] == "Operational", states
+
+
+def test_a_part_decision_carries_each_views_result_in_the_result_fields() -> None:
+    from gaikan.models.thresholds import Outcome
+    from gaikan.service.decision import Reason
+    from gaikan.service.records import DecisionRecord, StoredDecision, ViewResult
+
+    views = (
+        ViewResult(view="top", camera_id="a", frame_id="a:3", decision=Outcome.PASS, reason=Reason.SCORE, score=1.0),
+        ViewResult(view="side", camera_id="b", decision=Outcome.REJECT, reason=Reason.VIEW_MISSING),
+    )
+    record = DecisionRecord(
+        frame_id="st1:3", camera_id="st1", captured_at=1.0, decided_at=1.1, decision=Outcome.REJECT, reason=Reason.VIEW_MISSING, views=views
+    )
+    values = {name: value for name, _kind, value in _result_values(StoredDecision(seq=7, record=record))}
+    assert [name for name, _, _ in _RESULT_FIELDS] == list(values)
+    assert (values["CameraId"], values["Verdict"], values["Reason"]) == ("st1", "reject", "view_missing")
+    assert values["ViewNames"] == ["top", "side"]
+    assert values["ViewVerdicts"] == ["pass", "reject"] and values["ViewReasons"] == ["score", "view_missing"]

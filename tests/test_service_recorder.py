@@ -225,7 +225,7 @@ def test_a_full_disk_puts_the_line_in_fail_safe_and_it_recovers_on_its_own(
         time.sleep(3.0)  # 60 parts at 20 fps: more than the backlog holds
         metrics = client.get("/metrics").text
         assert "storage" in beat()["fail_safe"] and beat()["last_seq"] == frozen_seq
-        backlog = next(float(row.split()[-1]) for row in metrics.splitlines() if row.startswith("gaikan_persist_backlog "))
+        backlog = next(float(row.split()[-1]) for row in metrics.splitlines() if row.startswith("gaikan_persist_backlog{"))
         assert backlog <= 30
         rss_growth = _rss_mb(line_pid) - rss_before
 
@@ -239,9 +239,9 @@ def test_a_full_disk_puts_the_line_in_fail_safe_and_it_recovers_on_its_own(
     print(f"storage fail-safe {detected_s:.2f} s after the disk filled; RSS growth {rss_growth:.1f} MB during the outage")
     assert detected_s < 2.0, "the heartbeat names the storage fault within a heartbeat (a second, with slack for a loaded machine)"
     assert rss_growth < 50
-    assert "gaikan_persist_overflow_total 0.0" not in metrics
-    assert "gaikan_storage_recoveries_total 1.0" in metrics_after
-    assert "gaikan_storage_healthy 1.0" in metrics_after
+    assert 'gaikan_persist_overflow_total{line="line-1"} 0.0' not in metrics
+    assert 'gaikan_storage_recoveries_total{line="line-1"} 1.0' in metrics_after
+    assert 'gaikan_storage_healthy{line="line-1"} 1.0' in metrics_after
     # Everything decided while storage could not take it (up to the persist deadline before the
     # disk came back) is a reject: nothing is served as `pass` late.
     from datetime import datetime

@@ -14,7 +14,7 @@ from gaikan.models.thresholds import Thresholds
 from gaikan.service.api.schemas import DecisionOut
 from gaikan.service.decision import Outcome, Reason
 from gaikan.service.line import Stores
-from gaikan.service.records import DECISION_FIELDS, DecisionRecord, StoredDecision, csv_header, csv_row
+from gaikan.service.records import DECISION_FIELDS, DecisionRecord, StoredDecision, ViewResult, csv_header, csv_row
 from gaikan.service.storage.database import sqlite_url
 
 # The decisions table as shipped (Alembic's first revision): a declaration that changes it needs a
@@ -25,7 +25,7 @@ SHIPPED_TABLE = [
     ("decision", "VARCHAR(16)", False), ("reason", "VARCHAR(32)", False), ("model_version", "VARCHAR(64)", True),
     ("threshold_reject", "FLOAT", True), ("threshold_review", "FLOAT", True), ("latency_ms", "FLOAT", False),
     ("stages_ms", "JSON", False), ("detail", "TEXT", True), ("source", "VARCHAR(500)", True),
-    ("image_path", "VARCHAR(500)", True), ("heatmap_path", "VARCHAR(500)", True),
+    ("image_path", "VARCHAR(500)", True), ("heatmap_path", "VARCHAR(500)", True), ("views", "JSON", True),
 ]  # fmt: skip
 
 
@@ -55,13 +55,21 @@ def test_every_declared_field_reaches_the_api_and_the_csv() -> None:
     header = csv_header()
     assert header == [
         "seq", "frame_id", "camera_id", "captured_at", "decided_at", "score", "decision", "reason", "model_version",
-        "threshold_reject", "threshold_review", "latency_ms", "detail", "source",
+        "threshold_reject", "threshold_review", "latency_ms", "detail", "source", "views",
     ]  # fmt: skip
 
 
 def test_a_stored_decision_reads_back_the_same_through_the_store_api_and_csv(tmp_path: Path) -> None:
     stores = Stores.open(sqlite_url(tmp_path / "g.db"))
-    records = [_record(), _record(thresholds=None, score=None, decision=Outcome.REJECT, reason=Reason.TIMEOUT, detail="late")]
+    views = (
+        ViewResult(view="top", camera_id="cam-a", frame_id="cam-a:7", decision=Outcome.PASS, reason=Reason.SCORE, score=1.5, latency_ms=12.0),
+        ViewResult(view="side", camera_id="cam-b", decision=Outcome.REJECT, reason=Reason.VIEW_MISSING, detail="late"),
+    )
+    records = [
+        _record(),
+        _record(thresholds=None, score=None, decision=Outcome.REJECT, reason=Reason.TIMEOUT, detail="late"),
+        _record(decision=Outcome.REJECT, reason=Reason.VIEW_MISSING, views=views),
+    ]
     for stored in stores.decisions.append(records):
         again = stores.decisions.get(stored.seq)
         assert again is not None and again.record == stored.record
@@ -73,6 +81,8 @@ def test_a_stored_decision_reads_back_the_same_through_the_store_api_and_csv(tmp
         assert row["score"] == ("" if api["score"] is None else str(api["score"]))
         assert row["latency_ms"] == str(api["latency_ms"]) == str(round(stored.record.latency_ms, 3))
         assert row["captured_at"].replace("+00:00", "Z") == api["captured_at"]
+        assert [v["view"] for v in api["views"]] == [v.view for v in stored.record.views]
+        assert row["views"] == ";".join(f"{v['view']}={v['decision']}/{v['reason']}" for v in api["views"])
         thresholds = api["thresholds"] or {"reject": "", "review": ""}
         assert (row["threshold_reject"], row["threshold_review"]) == (str(thresholds["reject"]), str(thresholds["review"]))
     stores.engine.dispose()

@@ -10,6 +10,6 @@ from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 router = APIRouter(prefix="/api/v1/camera", tags=["camera"], responses=AUTH_ERRORS)
 
 
-@router.post("/trigger", status_code=202, summary="Fire the camera's software trigger (one part)", responses=error_responses(409, 503))
+@router.post("/trigger", status_code=202, summary="Fire the software trigger of every camera that has one (one part; a station's views at once)", responses=error_responses(409, 503))
 def software_trigger(services: ServicesDep, _: Engineer) -> dict[str, str]:
     return {"camera_id": services.camera.trigger(), "status": "triggered"}

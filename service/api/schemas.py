@@ -103,6 +103,26 @@ class CameraOut(BaseModel):
     faults: int
     incomplete: int
     error: str | None
+    model_version: str | None = Field(default=None, description="The model this camera's frames are scored by")
+    station: str | None = Field(default=None, description="The station this camera is a view of; null when it decides its own parts")
+    view: str | None = None
+    fail_safe: list[str] = Field(default_factory=list, description="Why this camera's parts are rejected now")
+    queue_depth: int = 0
+    throughput_fps: float = Field(default=0.0, description="This camera's decisions per second over the last 10 s")
+    latency_ms_p99: float | None = None
+    decided: int = 0
+    part_timeouts: int = Field(default=0, description="This camera's parts rejected for missing their deadline")
+
+
+class StationOut(BaseModel):
+    station_id: str
+    views: dict[str, str] = Field(description="View name -> camera id, in order")
+    match: str = Field(description="How a view is matched to its part: part_id or arrival")
+    parts: int = Field(description="Part decisions fused since start")
+    missing: int = Field(description="Parts rejected because a view was missing or late")
+    late_views: int = Field(description="View decisions that came after their part was decided")
+    open_parts: int = Field(description="Parts waiting for a view")
+    latency_ms_p99: float | None = Field(description="First capture to part decision, recent parts")
 
 
 class MqttOut(BaseModel):
@@ -121,7 +141,9 @@ class StatusOut(BaseModel):
     line_id: str = Field(description="This service's line (settings `line_id`)")
     running: bool
     fail_safe: list[str] = Field(description="Why every part is being rejected right now; empty when inspecting normally")
-    camera: CameraOut
+    camera: CameraOut = Field(description="The line's (first) camera")
+    cameras: list[CameraOut] = Field(default_factory=list, description="Every camera of the line, in the settings' order")
+    stations: list[StationOut] = Field(default_factory=list, description="Stations: parts decided from several views")
     active_model: str | None
     active_model_calibrated: bool | None = Field(
         default=None,

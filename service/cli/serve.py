@@ -54,16 +54,27 @@ def demo(
     config: ConfigOption = None,
     opcua_port: Annotated[int, typer.Option(min=0, max=65535, help="OPC UA server port on loopback (0 = off)")] = 4840,
     modbus_port: Annotated[int, typer.Option(min=0, max=65535, help="Modbus TCP server port on loopback (0 = off)")] = 5020,
+    cameras: Annotated[
+        int, typer.Option(min=1, max=8, help="Views of one station (2-8): one camera each, decisions fused per part, one shared model")
+    ] = 1,
 ) -> None:
-    """Run the demo line: generated parts replayed as a camera, the shipped demo model, SQLite,
-    OPC UA and Modbus TCP servers on loopback."""
+    """Run the demo line: generated parts replayed as a camera (or a station of several), the
+    shipped demo model, SQLite, OPC UA and Modbus TCP servers on loopback."""
     from gaikan.service.demo import demo_camera, demo_plc, demo_settings
 
     if camera not in DEMO_CAMERAS:
         usage(f"choose {' or '.join(DEMO_CAMERAS)}", "--camera")
     with failures(*SETTINGS_ERRORS):
         settings = demo_settings(
-            data_dir, config_file=config, fps=fps, host=host, port=port, camera=demo_camera(camera), plc=demo_plc(opcua_port, modbus_port)
+            data_dir,
+            config_file=config,
+            fps=fps,
+            cameras=cameras,
+            kind=camera,
+            host=host,
+            port=port,
+            camera=demo_camera(camera),
+            plc=demo_plc(opcua_port, modbus_port),
         )
     _serve(settings)
 

@@ -4,8 +4,8 @@
     <root>/<line>/<station>/<camera>/decision    one message per decision, QoS 1, in seq order
 
 `<root>` is `[mqtt] topic_root` ("gaikan"), `<line>` the settings' `line_id`. `<station>` and
-`<camera>` come from the decision itself where it names them (a `station` field; `camera_id`),
-else `[mqtt] station` and `part` (a part decision fused from several views). A decision's payload
+`<camera>` come from the decision itself: a station's part decision (it has `views`) goes to
+`<station id>/part`; a camera's own decision to `[mqtt] station` / its `camera_id`. A decision's payload
 is the reject stream's item as the REST reject stream returns it (JSON), so whatever that model
 carries reaches MQTT unchanged. Subscribers: `<root>/+/state`, `<root>/<line>/#`, `<root>/+/+/+/decision`.
 """
@@ -33,6 +33,8 @@ def state_topic(root: str, line: str) -> str:
 
 
 def decision_topic(root: str, line: str, default_station: str, item: BaseModel) -> str:
+    if getattr(item, "views", None):  # a station's part decision: its camera_id is the station's id
+        return f"{root}/{level(line)}/{level(str(item.camera_id))}/part/decision"  # type: ignore[attr-defined]
     station = getattr(item, "station", None) or default_station
     camera = getattr(item, "camera_id", None) or "part"
     return f"{root}/{level(line)}/{level(str(station))}/{level(str(camera))}/decision"

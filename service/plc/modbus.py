@@ -31,11 +31,13 @@ FAIL_SAFE = 8  # bit field, see FAIL_SAFE_BITS
 MODEL_INDEX = 9  # 1-based index of the active model in upload order, 0 = none
 ACKED_SEQ = 10  # 10-11: this client's acknowledged seq
 STATUS_REGISTERS = 12
+VIEW_VERDICTS = 12  # 12-19: the oldest result's verdict per view of its station, in the station's order; 0 = no such view
+VIEW_REGISTERS = 8
 ACK = 20  # 20-21: write the seq handled (function 16, both words); reads back the acked seq
 ACK_REGISTERS = 2
 
 VERDICT_CODES = {Outcome.PASS: 1, Outcome.REVIEW: 2, Outcome.REJECT: 3}  # 0: no result waiting
-REASON_CODES = {Reason.SCORE: 1, Reason.TIMEOUT: 2, Reason.NO_MODEL: 3, Reason.CAMERA_FAULT: 4, Reason.ERROR: 5}
+REASON_CODES = {Reason.SCORE: 1, Reason.TIMEOUT: 2, Reason.NO_MODEL: 3, Reason.CAMERA_FAULT: 4, Reason.ERROR: 5, Reason.VIEW_MISSING: 6}
 OTHER_REASON = 255
 FAIL_SAFE_BITS = {"no_model": 0, "no_camera": 1, "camera_fault": 2, "pipeline_stopped": 3, PLC_BACKLOG: 4}
 OTHER_FAIL_SAFE_BIT = 15  # any reason not listed above
@@ -51,6 +53,14 @@ def fail_safe_bits(reasons: tuple[str, ...]) -> int:
     for reason in reasons:
         bits |= 1 << FAIL_SAFE_BITS.get(reason, OTHER_FAIL_SAFE_BIT)
     return bits
+
+
+def view_registers(buffer: Buffer) -> list[int]:
+    """Registers 12-19: the verdict code of each view of the oldest result (a station's part
+    decision; all 0 for a one-camera decision or when none waits)."""
+    views = buffer.items[0].record.views if buffer.items else ()
+    codes = [VERDICT_CODES[view.decision] for view in views[:VIEW_REGISTERS]]
+    return codes + [0] * (VIEW_REGISTERS - len(codes))
 
 
 def status_registers(buffer: Buffer, model_index: int) -> list[int]:
@@ -84,6 +94,7 @@ class ModbusAdapter:
             id=self._settings.unit_id,
             simdata=[
                 SimData(0, count=STATUS_REGISTERS, datatype=DataType.REGISTERS, readonly=True),
+                SimData(VIEW_VERDICTS, count=VIEW_REGISTERS, datatype=DataType.REGISTERS, readonly=True),
                 SimData(ACK, count=ACK_REGISTERS, datatype=DataType.REGISTERS),
             ],
             action=self._access,
@@ -120,6 +131,7 @@ class ModbusAdapter:
         buffer = self._stream.buffer(client, 1)
         values = status_registers(buffer, self._models.index(buffer.heartbeat.active_model))
         registers[0 - start_address : STATUS_REGISTERS - start_address] = values
+        registers[VIEW_VERDICTS - start_address : VIEW_VERDICTS + VIEW_REGISTERS - start_address] = view_registers(buffer)
         registers[ACK - start_address : ACK + ACK_REGISTERS - start_address] = values[ACKED_SEQ : ACKED_SEQ + 2]
         return None
 

@@ -293,6 +293,10 @@ _RESULT_FIELDS: tuple[tuple[str, ua.VariantType, object], ...] = (
     ("ModelVersion", ua.VariantType.String, ""),
     ("CaptureTime", ua.VariantType.DateTime, _utc(0)),
     ("DecisionTime", ua.VariantType.DateTime, _utc(0)),
+    # a station's part decision: each view's name, verdict and reason, in the station's order (empty for one camera)
+    ("ViewNames", ua.VariantType.String, []),
+    ("ViewVerdicts", ua.VariantType.String, []),
+    ("ViewReasons", ua.VariantType.String, []),
 )
 
 
@@ -308,6 +312,9 @@ def _result_values(decision: StoredDecision) -> list[tuple[str, ua.VariantType, 
         "ModelVersion": record.model_version or "",
         "CaptureTime": _utc(record.captured_at),
         "DecisionTime": _utc(record.decided_at),
+        "ViewNames": [view.view for view in record.views],
+        "ViewVerdicts": [view.decision.value for view in record.views],
+        "ViewReasons": [view.reason.value for view in record.views],
     }
     return [(name, kind, values[name]) for name, kind, _ in _RESULT_FIELDS]
 

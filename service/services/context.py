@@ -24,8 +24,10 @@ def line_state(line: LineClient, mqtt: MqttPublisher | None = None) -> LineState
     snapshot = line.snapshot
     if not line.alive or snapshot is None:
         camera = "unknown"
-    else:
-        camera = snapshot.camera.state if snapshot.camera else "none"
+    else:  # with several cameras: a faulted one first (the heartbeat's one camera state)
+        cameras = snapshot.cameras or ((snapshot.camera,) if snapshot.camera else ())
+        faulted = next((c.state for c in cameras if c.state == "faulted"), None)
+        camera = faulted or (snapshot.camera.state if snapshot.camera else "none")
     return LineState(
         fail_safe=tuple(line.fail_safe_reasons()) + (mqtt.fail_safe_reasons() if mqtt else ()),
         camera_state=camera,

@@ -7,10 +7,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gaikan.service.metrics import exposition
 from gaikan.service.plc.metrics import gauge_families, plc_metric_families, register_plc_metrics
 from gaikan.service.services.context import ApiContext, line_state
 from gaikan.service.settings import Role
@@ -57,9 +58,8 @@ class _LineHealth(Collector):
         for reason in line_state(line, context.mqtt).fail_safe:
             families["gaikan_fail_safe"].add_metric([reason], 1.0)
         snapshot = line.snapshot
-        if snapshot is not None and snapshot.camera is not None:
-            state = snapshot.camera.state if line.alive else "unknown"
-            families["gaikan_camera_state"].add_metric([snapshot.camera.camera_id, state], 1.0)
+        for camera in (snapshot.cameras or ((snapshot.camera,) if snapshot.camera else ())) if snapshot is not None else ():
+            families["gaikan_camera_state"].add_metric([camera.camera_id, camera.state if line.alive else "unknown"], 1.0)
         disk = shutil.disk_usage(context.settings.data_dir)
         families["gaikan_data_disk_free_bytes"].add_metric([], disk.free)
         families["gaikan_data_disk_size_bytes"].add_metric([], disk.total)
@@ -74,6 +74,7 @@ class _LineHealth(Collector):
 class MetricsService:
     def __init__(self, context: ApiContext) -> None:
         self._line = context.line
+        self._line_id = context.settings.line_id
         self._registry = CollectorRegistry(auto_describe=True)
         self._registry.register(_LineHealth(context))
         plc_keys = tuple(key.name for key in context.settings.api_keys if key.role == Role.PLC)
@@ -81,4 +82,4 @@ class MetricsService:
 
     def exposition(self) -> bytes:
         snapshot = self._line.snapshot
-        return (snapshot.metrics if snapshot else b"") + generate_latest(self._registry)
+        return (snapshot.metrics if snapshot else b"") + exposition(self._registry, line=self._line_id)

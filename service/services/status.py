@@ -12,8 +12,8 @@ import threading
 import time
 from dataclasses import asdict
 
-from gaikan.service.api.schemas import CameraOut, DecisionOut, MqttOut, PlcClientOut, StatusOut, utc
-from gaikan.service.line_protocol import LineSnapshot
+from gaikan.service.api.schemas import CameraOut, DecisionOut, MqttOut, PlcClientOut, StationOut, StatusOut, utc
+from gaikan.service.line_protocol import CameraSnapshot, LineSnapshot
 from gaikan.service.mqtt.publisher import MqttStatus
 from gaikan.service.services.context import ApiContext, line_state
 
@@ -85,6 +85,8 @@ class StatusService:
             running=bool(snapshot and snapshot.running and context.line.alive),
             fail_safe=list(state.fail_safe),
             camera=_camera(snapshot),
+            cameras=[_camera_out(camera) for camera in snapshot.cameras] if snapshot else [],
+            stations=[StationOut(**asdict(station)) for station in snapshot.stations] if snapshot else [],
             active_model=state.active_model,
             active_model_calibrated=state.active_model_calibrated,
             shadow_model=snapshot.shadow if snapshot else None,
@@ -125,4 +127,8 @@ def _mqtt(status: MqttStatus) -> MqttOut:
 def _camera(snapshot: LineSnapshot | None) -> CameraOut:
     if snapshot is None or snapshot.camera is None:
         return NO_CAMERA
-    return CameraOut(**asdict(snapshot.camera))
+    return _camera_out(snapshot.camera)
+
+
+def _camera_out(camera: CameraSnapshot) -> CameraOut:
+    return CameraOut(**asdict(camera))

@@ -2,6 +2,7 @@
 // part, a button that records what a person found later (defective: an escape).
 
 import { describeError } from './api.js';
+import { showViews } from './cameras.js';
 import { confirmAction } from './confirm.js';
 import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
@@ -115,6 +116,7 @@ export class DetailDialog {
       ['detail.source', decision.source || '–', 'source'],
     ];
     if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
+    showViews(byId('detail-views'), decision, texts);
     const escaped = decision.recheck && decision.recheck.verdict === 'defective';
     byId('detail-escape').hidden = decision.decision !== 'pass' || Boolean(escaped);
     byId('detail-facts').replaceChildren(

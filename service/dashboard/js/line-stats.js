@@ -1,10 +1,12 @@
 // Counters (shift and last hour), throughput and latency, camera, models, and the header facts.
 
+import { CameraTiles } from './cameras.js';
 import { byId } from './dom.js';
 
 export class LineStats {
   constructor(texts) {
     this.texts = texts;
+    this.tiles = new CameraTiles(texts);
   }
 
   showStatus(status) {
@@ -16,6 +18,7 @@ export class LineStats {
         ? '–'
         : texts.t('perf.ms', { p50: texts.number(status.latency_ms_p50, 1), p99: texts.number(status.latency_ms_p99, 1) });
     this.showCamera(status.camera);
+    this.tiles.show(status.cameras);
     const model = status.active_model || texts.t('header.none');
     byId('model-active').textContent = model;
     byId('fact-model').textContent = model;

@@ -1,5 +1,6 @@
 // The big PASS / REJECT / REVIEW indicator and the score against the thresholds.
 
+import { showViews } from './cameras.js';
 import { byId } from './dom.js';
 
 const IDLE_AFTER_S = 15;
@@ -13,6 +14,7 @@ export class VerdictView {
     this.scoreValue = byId('score-value');
     this.scoreThresholds = byId('score-thresholds');
     this.gauge = byId('score-gauge');
+    this.views = byId('verdict-views');
     this.current = null;
     this.notice = null; // shown instead of "waiting" when the page cannot follow the line (no key)
     this.render();
@@ -40,6 +42,7 @@ export class VerdictView {
     this.text.textContent = this.t(`outcome.${outcome}`);
     this.renderMeta();
     this.renderScore(decision);
+    showViews(this.views, decision, this.texts);
   }
 
   t(key, values) {

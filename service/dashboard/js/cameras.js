@@ -1,0 +1,49 @@
+// A line of several cameras: a tile per camera (state, rate, latency, model, why it rejects),
+// and the views of the latest part side by side under the verdict.
+
+import { byId, el } from './dom.js';
+
+export class CameraTiles {
+  constructor(texts) {
+    this.texts = texts;
+    this.panel = byId('cameras-panel');
+    this.list = byId('camera-tiles');
+  }
+
+  /** One tile per camera; hidden for a line of one camera (the camera section shows it). */
+  show(cameras) {
+    const { texts } = this;
+    this.panel.hidden = !cameras || cameras.length < 2;
+    if (this.panel.hidden) return;
+    this.list.replaceChildren(
+      ...cameras.map((camera) => {
+        const where = camera.station ? texts.t('cameras.view', { station: camera.station, view: camera.view }) : texts.t('cameras.own');
+        const bad = camera.fail_safe.length > 0;
+        return el('li', { class: 'camera-tile', dataset: { camera: camera.camera_id, cameraState: camera.state, failSafe: bad ? 'yes' : 'no' } }, [
+          el('strong', { class: 'camera-name', text: camera.camera_id }),
+          el('span', { class: 'camera-state', dataset: { state: camera.state }, text: texts.t(`camera.state.${camera.state}`) }),
+          el('span', { class: 'camera-where muted', text: where }),
+          el('span', { text: texts.t('cameras.rate', { fps: texts.number(camera.fps, 1), decided: texts.number(camera.throughput_fps, 1) }) }),
+          el('span', { text: texts.t('cameras.p99', { value: camera.latency_ms_p99 === null ? '–' : texts.number(camera.latency_ms_p99, 0) }) }),
+          el('span', { class: 'muted', text: texts.t('cameras.model', { version: camera.model_version || texts.t('header.none') }) }),
+          bad ? el('span', { class: 'camera-fail', text: camera.fail_safe.map((reason) => texts.t(`alarm.failSafe.${reason}`)).join(', ') }) : null,
+        ]);
+      }),
+    );
+  }
+}
+
+/** The views of a station's part decision side by side (hidden for a one-camera decision). */
+export function showViews(list, decision, texts) {
+  const views = (decision && decision.views) || [];
+  list.hidden = views.length === 0;
+  list.replaceChildren(
+    ...views.map((view) =>
+      el('li', { class: 'view-result', dataset: { outcome: view.decision, view: view.view } }, [
+        el('strong', { text: view.view }),
+        el('span', { class: 'view-outcome', text: texts.t(`outcome.word.${view.decision}`) }),
+        el('span', { text: view.reason === 'score' ? texts.number(view.score, 3) : texts.t(`reason.${view.reason}`) }),
+      ]),
+    ),
+  );
+}
