@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 demo: serve-deps
 	$(BIN)/gaikan demo
 
+# Two workers, each taking whole test files (module fixtures such as a shared server stay on one
+# worker): the suite's waits (servers, cameras, the line process) overlap on 2 cores.
+TEST_WORKERS ?= 2
 test: test-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The serving install: ONNX Runtime and the web stack, no torch.
 serve-deps: $(VENV)/.serve-installed

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from gaikan.models.calibrate import CalibrationError, calibrate, calibrated_package, just_above, next_version
 from gaikan.models.package import read_package
-from gaikan.service.cli import app
+from tests.test_service_cli import flat, run
 
 GOOD = np.array([1.0, 2.0, 3.0, 4.0, 5.0])  # std sqrt(2)
 DEFECTS = np.array([3.5, 6.0, 7.0])
@@ -113,8 +112,8 @@ def test_calibrated_package_is_a_new_version(template_package_file: Path) -> Non
         calibrated_package(package, calibrate(GOOD, DEFECTS), package.version)
 
 
-def _run(*args: str) -> object:
-    return CliRunner().invoke(app, [str(a) for a in args])
+def _run(*args: object) -> object:
+    return run(*args)
 
 
 def test_calibrate_command_writes_a_zero_escape_package(
@@ -175,11 +174,11 @@ def test_calibrate_command_with_good_images_only(
 
 def test_calibrate_command_refuses_to_overwrite(template_package_file: Path, synthetic_dataset: Path, tmp_path: Path) -> None:
     in_place = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", template_package_file)
-    assert in_place.exit_code == 2 and "never edits a package in place" in in_place.stderr  # a usage error
+    assert in_place.exit_code == 2 and "never edits a package in place" in flat(in_place.stderr)  # a usage error
     existing = tmp_path / "existing.zip"
     existing.write_bytes(b"keep me")
     refused = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", existing)
-    assert refused.exit_code == 1 and "--force" in refused.stderr and existing.read_bytes() == b"keep me"
+    assert refused.exit_code == 1 and "--force" in flat(refused.stderr) and existing.read_bytes() == b"keep me"
     forced = _run("calibrate", template_package_file, "--data", synthetic_dataset, "--out", existing, "--force")
     assert forced.exit_code == 0 and read_package(existing).version.startswith("1-cal")
 
@@ -192,6 +191,6 @@ def test_calibrate_command_stops_on_unreadable_files_unless_told(
     (data / "test" / "crack" / "bad.png").write_bytes(b"\x89PNG broken")
     out = tmp_path / "out.zip"
     stopped = _run("calibrate", template_package_file, "--data", data, "--out", out)
-    assert stopped.exit_code == 1 and "test/crack/bad.png" in stopped.stderr and not out.exists()
+    assert stopped.exit_code == 1 and "test/crack/bad.png" in flat(stopped.stderr) and not out.exists()
     skipped = _run("calibrate", template_package_file, "--data", data, "--out", out, "--skip-unreadable")
     assert skipped.exit_code == 0 and out.exists()
