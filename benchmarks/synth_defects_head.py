@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=3, help="synthetic images per training image")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--head-seed", type=int, help="reseed the head's weights and batches")
     parser.add_argument("--hidden", type=int, default=32, help="channels of the head's first conv")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--patches", type=int, default=100_000, help="patches PatchCore's coreset is chosen from")
@@ -205,6 +206,9 @@ def main() -> None:
     pc_test, pc_held = patchcore_raw(bank, f_test), patchcore_raw(bank, f_held)
     print(f"patchcore bank in {time.monotonic() - t0:.0f} s", flush=True)
 
+    if args.head_seed is not None:  # otherwise the weights and batches follow --seed's streams
+        torch.manual_seed(args.head_seed)
+        gen = torch.Generator().manual_seed(args.head_seed)
     seg = SegHead(feats.shape[1], args.hidden)
     opt = torch.optim.AdamW(seg.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
