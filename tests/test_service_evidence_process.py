@@ -6,6 +6,8 @@ import os
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 from prometheus_client import generate_latest
 
 from gaikan.service.decision import Outcome, Reason
@@ -76,3 +78,30 @@ def test_the_evidence_process_counters_reach_the_line_metrics(tmp_path: Path) ->
     writer.sync_counters()
     assert metrics.registry.get_sample_value("gaikan_evidence_no_space_total") == 3, "each count is carried once"
     assert b"gaikan_evidence_no_space_total 3.0" in generate_latest(metrics.registry)
+
+
+def test_every_view_of_a_station_part_goes_through_one_shared_block(tmp_path: Path) -> None:
+    from gaikan.service.evidence import PartEvidence
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    stores = Stores.open(url)
+    now = time.time()
+    [stored] = stores.decisions.append(
+        [DecisionRecord(frame_id="st:1", camera_id="st", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE)]
+    )
+    before = _shared_blocks()
+    writer = EvidenceProcess(tmp_path / "images", url, Metrics(), budget_bytes=100 * 1024 * 1024)
+    writer.start()
+    try:
+        writer.submit(stored.seq, PartEvidence((("top", _evidence(1)), ("side", _evidence(2))), decisive="top"))
+    finally:
+        writer.stop()
+    kept = stores.decisions.get(stored.seq)
+    stores.engine.dispose()
+    assert kept is not None and set(kept.view_pictures) == {"top", "side"}
+    assert kept.image_path == kept.view_pictures["top"].image_path
+    for view, seed in (("top", 1), ("side", 2)):
+        pictures = kept.view_pictures[view]
+        assert pictures.heatmap_path is not None and Path(pictures.heatmap_path).is_file()
+        assert np.array_equal(cv2.imread(str(pictures.image_path), cv2.IMREAD_COLOR_RGB), _evidence(seed).pixels), view
+    assert _shared_blocks() <= before, "the part's block was freed"
