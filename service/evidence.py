@@ -125,9 +125,10 @@ _HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
 
 
 class EvidenceWriter:
-    """A thread that writes `<seq>.png` (lossless) and `<seq>_heatmap.jpg` (for a station's part, each
-    view's: `<seq>.<view>.png`, `<seq>.<view>_heatmap.jpg`), records their paths on the decision, and deletes the oldest files once `budget_bytes` is exceeded, except those `held`
-    names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
+    """A thread that writes `<seq>.png` (lossless) and `<seq>_heatmap.jpg` (for a station's part,
+    each view's: `<seq>.<view>.png`, `<seq>.<view>_heatmap.jpg`), records their paths on the
+    decision, and deletes the oldest files (a part's all together) once `budget_bytes` is exceeded,
+    except those `held` names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
     lower CPU priority than inspection, so encoding pictures never slows decisions down. It keeps
     the `reserve` free on its disk for the database: below it, the oldest pictures go first, and

@@ -678,5 +678,16 @@ def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_every_views_pictu
             ]
             assert page.is_hidden("#detail-image") and page.is_hidden("#detail-no-image"), "the views' pictures stand for the part's"
             page.screenshot(path=str(screenshots / "dashboard-views-detail.png"))
+            page.keyboard.press("Escape")
+
+            # Re-checking a part shows every view too (each view's pictures, or why there are none).
+            page.click("#tab-recheck")
+            page.wait_for_function(
+                "() => { const items = [...document.querySelectorAll('#rc-part:not([hidden]) #rc-view-pictures li')];"
+                " return items.length === 2 && items.every((li) => li.querySelector('p')"
+                " || [...li.querySelectorAll('img')].every((i) => i.complete && i.naturalWidth > 0)); }"
+            )
+            views = page.evaluate("() => [...document.querySelectorAll('#rc-view-pictures li')].map((li) => li.dataset.view)")
+            assert views == ["top", "side"] and page.is_hidden("#rc-image")
         finally:
             tab.close()

@@ -3,9 +3,9 @@
 // what a person found later (defective: an escape).
 
 import { describeError } from './api.js';
+import { showViewPictures } from './cameras.js';
 import { confirmAction } from './confirm.js';
 import { byId, el, report } from './dom.js';
-import { showViewPictures } from './cameras.js';
 import { imageUrls } from './evidence.js';
 
 /** "Defective (scratch) · olga · 2026/12/01 10:00:00": what a person found, who, when. */

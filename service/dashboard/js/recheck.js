@@ -3,8 +3,8 @@
 // that type, S skip, N note. Each verdict goes to PUT /api/v1/results/{seq}/recheck.
 
 import { describeError } from './api.js';
-import { byId, el, report } from './dom.js';
 import { showViewPictures } from './cameras.js';
+import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
 
 const PAGE = 20;
