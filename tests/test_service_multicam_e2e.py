@@ -139,8 +139,8 @@ def test_a_station_of_three_views_decides_each_part_from_all_of_them(server: Liv
 
 
 def _pictured(part: dict) -> bool:
-    """Every view that was decided has its image and heatmap kept (written after the decision)."""
-    return all(p["has_image"] and p["has_heatmap"] for p, v in zip(part["view_pictures"], part["views"], strict=True) if v["frame_id"])
+    """Every view that was scored has its image and heatmap kept (written after the decision)."""
+    return all(p["has_image"] and p["has_heatmap"] for p, v in zip(part["view_pictures"], part["views"], strict=True) if v["score"] is not None)
 
 
 def test_every_view_of_a_rejected_part_keeps_its_pictures_served_per_view(server: LiveServer) -> None:
@@ -186,7 +186,7 @@ def test_an_opcua_client_reads_each_views_camera_verdict_and_score_of_a_part(ser
     missing = next(p for p in parts if p["reason"] == "view_missing")
 
     async def read(seqs: list[int]) -> tuple[list[list[object]], str]:
-        async with Client(f"opc.tcp://127.0.0.1:{server.settings.plc.opcua.port}/gaikan/") as opcua:
+        async with Client(f"opc.tcp://127.0.0.1:{server.settings.plc.opcua.port}/gaikan/", timeout=30) as opcua:  # a loaded machine answers late
             ns = await opcua.get_namespace_index(NAMESPACE)
             vision = await opcua.nodes.objects.get_child(f"{ns}:VisionSystem")
             results = [await vision.call_method(f"{ns}:GetResultById", ua.Variant(seq, ua.VariantType.Int64)) for seq in seqs]
