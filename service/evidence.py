@@ -17,6 +17,7 @@ import numpy as np
 
 from gaikan.models.overlay import heatmap_overlay
 from gaikan.models.package import InputSpec
+from gaikan.service.records import ViewPictures
 from gaikan.service.storage.decisions import DecisionStore
 from gaikan.service.workers import Worker, put_stop_marker
 
@@ -45,6 +46,23 @@ class Evidence:
     vmax: float | None  # heatmap colour scale top (the reject threshold)
 
 
+@dataclass(frozen=True, slots=True)
+class PartEvidence:
+    """What to save for a station's part decision: each view's pictures, in the station's order,
+    and the view whose pictures stand for the part (the decision's `image_path`)."""
+
+    views: tuple[tuple[str, Evidence], ...]
+    decisive: str
+
+
+Pictures = Evidence | PartEvidence  # one camera's decision, or a station's part
+
+
+def by_view(pictures: Pictures) -> tuple[tuple[str | None, Evidence], ...]:
+    """The pictures to save, each with its view's name (None: one camera's decision)."""
+    return pictures.views if isinstance(pictures, PartEvidence) else ((None, pictures),)
+
+
 # Fast lossless PNG: light zlib, the "sub" filter and run-length matching (about 2x faster than
 # OpenCV's default filtering on camera frames, files about the same size).
 _FAST_PNG = [
@@ -68,7 +86,7 @@ def _write_image(path: Path, rgb_or_grey: np.ndarray, extension: str, params: li
     ok, encoded = cv2.imencode(extension, image, params)
     if not ok:
         raise OSError(f"cannot encode {path.name}")
-    temporary = path.with_suffix(".partial")
+    temporary = path.with_name(path.name + ".partial")
     temporary.write_bytes(encoded.tobytes())
     temporary.replace(path)
     return len(encoded)
@@ -107,9 +125,10 @@ _HOLD_BATCH = 256  # decisions asked about at once when choosing what to delete
 
 
 class EvidenceWriter:
-    """A thread that writes `<seq>.png` (lossless) and `<seq>_heatmap.jpg`, records their paths on the
-    decision, and deletes the oldest files once `budget_bytes` is exceeded, except those `held`
-    names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
+    """A thread that writes `<seq>.png` (lossless) and `<seq>_heatmap.jpg` (for a station's part,
+    each view's: `<seq>.<view>.png`, `<seq>.<view>_heatmap.jpg`), records their paths on the
+    decision, and deletes the oldest files (a part's all together) once `budget_bytes` is exceeded,
+    except those `held` names (re-checked parts not exported yet: they stay even beyond the budget). It never blocks the
     caller: when `max_backlog` images wait already, new ones are skipped and counted. It runs at a
     lower CPU priority than inspection, so encoding pictures never slows decisions down. It keeps
     the `reserve` free on its disk for the database: below it, the oldest pictures go first, and
@@ -137,7 +156,7 @@ class EvidenceWriter:
         self._short_of_space = False
         self._held = held
         self._on_done = on_done  # after each submitted picture is written, failed or skipped
-        self._queue: queue.Queue[tuple[int, Evidence] | None] = queue.Queue(maxsize=max_backlog)
+        self._queue: queue.Queue[tuple[int, Pictures] | None] = queue.Queue(maxsize=max_backlog)
         self._files: deque[tuple[int, list[Path], int]] = deque()
         self._total = 0
         self._worker = Worker("gaikan-evidence", self._run, wake=lambda: put_stop_marker(self._queue), niceness=niceness)
@@ -146,7 +165,7 @@ class EvidenceWriter:
     def _scan(self) -> None:
         by_seq: dict[int, list[Path]] = {}
         for path in [*self._folder.glob("*.png"), *self._folder.glob("*.jpg")]:
-            stem = path.stem.removesuffix("_heatmap")
+            stem = path.name.split(".", 1)[0].removesuffix("_heatmap")  # 12.png, 12_heatmap.jpg, 12.top.png, 12.top_heatmap.jpg
             if stem.isdigit():
                 by_seq.setdefault(int(stem), []).append(path)
         for seq in sorted(by_seq):
@@ -164,9 +183,9 @@ class EvidenceWriter:
     def stop(self) -> None:
         self._worker.stop()
 
-    def submit(self, seq: int, evidence: Evidence) -> None:
+    def submit(self, seq: int, pictures: Pictures) -> None:
         try:
-            self._queue.put_nowait((seq, evidence))
+            self._queue.put_nowait((seq, pictures))
         except queue.Full:
             self._metrics.evidence_skipped.inc()
             self._done()
@@ -182,11 +201,11 @@ class EvidenceWriter:
                 break
             self.write(*item)
 
-    def write(self, seq: int, evidence: Evidence) -> None:
+    def write(self, seq: int, pictures: Pictures) -> None:
         """Save one decision's pictures on the calling thread (what the writer's own thread does
         with each submitted one); failures are logged, never raised."""
         try:
-            self._save(seq, evidence)
+            self._save(seq, pictures)
         except Exception:  # a full disk must not stop the line
             log.exception("could not save images for decision %s", seq)
         self._done()
@@ -213,21 +232,35 @@ class EvidenceWriter:
         self._short_of_space = True
         return False
 
-    def _save(self, seq: int, evidence: Evidence) -> None:
-        # At most the raw pixels twice (image and heatmap); PNG is usually smaller.
-        if not self._make_room(2 * evidence.pixels.nbytes):
+    def _save(self, seq: int, pictures: Pictures) -> None:
+        views = by_view(pictures)
+        # At most the raw pixels twice (image and heatmap) per view; PNG is usually smaller.
+        if not self._make_room(sum(2 * evidence.pixels.nbytes for _, evidence in views)):
             self._metrics.evidence_no_space.inc()
             return
-        image_path = self._folder / f"{seq}.png"
-        size = _write_png(image_path, evidence.pixels)
-        paths = [image_path]
-        heatmap = render_heatmap(evidence)
-        heatmap_path = None
-        if heatmap is not None:
-            heatmap_path = self._folder / f"{seq}_heatmap.jpg"
-            size += _write_image(heatmap_path, heatmap, ".jpg", _HEATMAP_JPEG)
-            paths.append(heatmap_path)
-        self._store.attach_evidence(seq, str(image_path), str(heatmap_path) if heatmap_path else None)
+        paths: list[Path] = []
+        saved: dict[str | None, ViewPictures] = {}
+        size = 0
+        try:
+            for view, evidence in views:
+                stem = str(seq) if view is None else f"{seq}.{view}"
+                image_path = self._folder / f"{stem}.png"
+                size += _write_png(image_path, evidence.pixels)
+                paths.append(image_path)
+                heatmap = render_heatmap(evidence)
+                heatmap_path = None
+                if heatmap is not None:
+                    heatmap_path = self._folder / f"{stem}_heatmap.jpg"
+                    size += _write_image(heatmap_path, heatmap, ".jpg", _HEATMAP_JPEG)
+                    paths.append(heatmap_path)
+                saved[view] = ViewPictures(str(image_path), str(heatmap_path) if heatmap_path else None)
+            part = saved[pictures.decisive if isinstance(pictures, PartEvidence) else None]
+            per_view = {view: kept for view, kept in saved.items() if view is not None}
+            self._store.attach_evidence(seq, part.image_path, part.heatmap_path, per_view or None)
+        except BaseException:
+            for path in paths:  # nothing half-saved stays behind unrecorded
+                path.unlink(missing_ok=True)
+            raise
         self._files.append((seq, paths, size))
         self._total += size
         self._enforce_budget()

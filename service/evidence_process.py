@@ -1,5 +1,5 @@
-"""Picture encoding off the line's interpreter: evidence (frame + anomaly map) goes through shared
-memory to a lower-priority process that writes the PNGs (`EvidenceWriter`, disk budget) and
+"""Picture encoding off the line's interpreter: evidence (frame + anomaly map; for a station's part,
+every view's) goes through shared memory to a lower-priority process that writes the PNGs (`EvidenceWriter`, disk budget) and
 records their paths on the decision.
 
 The line process only copies the arrays into a fresh shared-memory block and queues its name
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gaikan.models.package import InputSpec
-from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter
+from gaikan.service.evidence import DiskReserve, Evidence, EvidenceWriter, PartEvidence, Pictures, by_view
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DEFAULT_LINE
 from gaikan.service.shared_arrays import ArrayRef, received, to_shared
@@ -55,27 +55,47 @@ class SharedCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
-    seq: int
-    block: str  # shared-memory name
+class _Picture:
+    view: str | None  # None: one camera's decision
     pixels: ArrayRef
     anomaly_map: ArrayRef | None
     input_spec: InputSpec | None
     vmax: float | None
 
 
-def _to_shared(seq: int, evidence: Evidence) -> _Job:
-    arrays = [evidence.pixels] if evidence.anomaly_map is None else [evidence.pixels, evidence.anomaly_map]
+@dataclass(frozen=True, slots=True)
+class _Job:
+    seq: int
+    block: str  # shared-memory name: every picture's arrays
+    pictures: tuple[_Picture, ...]
+    decisive: str | None  # a station's part: the view that stands for it
+
+
+def _to_shared(seq: int, pictures: Pictures) -> _Job:
+    views = by_view(pictures)
+    arrays = [array for _, evidence in views for array in (evidence.pixels, evidence.anomaly_map) if array is not None]
     block, refs = to_shared(arrays)
-    return _Job(seq, block, refs[0], refs[1] if len(refs) > 1 else None, evidence.input_spec, evidence.vmax)
+    places = iter(refs)
+    shared = tuple(
+        _Picture(view, next(places), None if e.anomaly_map is None else next(places), e.input_spec, e.vmax) for view, e in views
+    )
+    return _Job(seq, block, shared, pictures.decisive if isinstance(pictures, PartEvidence) else None)
 
 
 def _write_from_shared(job: _Job, writer: EvidenceWriter) -> None:
     """Encode the pictures straight from the shared block (no copy out), then free it."""
-    with received(job.block, [job.pixels, job.anomaly_map]) as (pixels, anomaly_map):
-        assert pixels is not None
-        writer.write(job.seq, Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=job.input_spec, vmax=job.vmax))
-        del pixels, anomaly_map  # no view outlives the block
+    refs = [ref for picture in job.pictures for ref in (picture.pixels, picture.anomaly_map)]
+    with received(job.block, refs) as arrays:
+        views: list[tuple[str | None, Evidence]] = []
+        for index, picture in enumerate(job.pictures):
+            pixels, anomaly_map = arrays[2 * index], arrays[2 * index + 1]
+            assert pixels is not None
+            views.append((picture.view, Evidence(pixels=pixels, anomaly_map=anomaly_map, input_spec=picture.input_spec, vmax=picture.vmax)))
+        if job.decisive is None:
+            writer.write(job.seq, views[0][1])
+        else:
+            writer.write(job.seq, PartEvidence(tuple((str(view), evidence) for view, evidence in views), job.decisive))
+        del views, pixels, anomaly_map  # no view outlives the block
 
 
 def evidence_main(
@@ -179,7 +199,7 @@ class EvidenceProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def submit(self, seq: int, evidence: Evidence) -> None:
+    def submit(self, seq: int, pictures: Pictures) -> None:
         if not self._process.alive:
             self._restart()
             self._metrics.evidence_skipped.inc()
@@ -190,7 +210,7 @@ class EvidenceProcess:
                 return
             self._outstanding.value += 1
         try:
-            self._jobs.put(_to_shared(seq, evidence))
+            self._jobs.put(_to_shared(seq, pictures))
         except Exception:
             log.exception("could not hand the pictures of decision %s to the evidence process", seq)
             _done(self._outstanding)

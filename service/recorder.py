@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from gaikan.service.decision import Outcome, Reason
-from gaikan.service.evidence import Evidence
+from gaikan.service.evidence import Pictures
 from gaikan.service.metrics import Metrics
 from gaikan.service.records import DecisionRecord, StoredDecision
 from gaikan.service.storage.decisions import DecisionStore
@@ -37,7 +37,7 @@ from gaikan.service.workers import Worker
 log = logging.getLogger(__name__)
 
 Listener = Callable[[StoredDecision], None]
-_Item = tuple[DecisionRecord, Evidence | None, float]  # the decision, its images, when it was submitted (monotonic)
+_Item = tuple[DecisionRecord, Pictures | None, float]  # the decision, its images, when it was submitted (monotonic)
 
 SHUTDOWN_GRACE_S = 5.0  # at stop, how long a failing store is retried before unstored decisions are given up
 
@@ -86,7 +86,7 @@ def stored_late(record: DecisionRecord, waited_s: float, deadline_s: float) -> D
 class EvidenceSink(Protocol):
     """Where kept pictures go (`EvidenceProcess`, or an `EvidenceWriter` thread)."""
 
-    def submit(self, seq: int, evidence: Evidence) -> None: ...
+    def submit(self, seq: int, pictures: Pictures) -> None: ...
 
 
 class Recorder:
@@ -136,7 +136,7 @@ class Recorder:
         self._stopping = True
         self._worker.stop()
 
-    def submit(self, record: DecisionRecord, evidence: Evidence | None = None) -> None:
+    def submit(self, record: DecisionRecord, evidence: Pictures | None = None) -> None:
         """Queue a decision for storage; never blocks. When the backlog is full the decision is
         counted instead (and recorded as a storage reject once storage works again)."""
         now = time.monotonic()
@@ -296,7 +296,7 @@ class Recorder:
             return
         self._after_store(stored[0], None, 0.0)
 
-    def _after_store(self, decision: StoredDecision, evidence: Evidence | None, persist_seconds: float) -> None:
+    def _after_store(self, decision: StoredDecision, evidence: Pictures | None, persist_seconds: float) -> None:
         record = decision.record
         self._metrics.decisions.labels(decision=record.decision.value, reason=record.reason.value).inc()
         self._metrics.last_decision_time.set(record.decided_at)

@@ -79,14 +79,25 @@ LINE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # a line id (settings `line_id`): s
 
 
 @dataclass(frozen=True, slots=True)
+class ViewPictures:
+    """The kept pictures of one view of a station's part decision (null: not kept)."""
+
+    image_path: str | None = None
+    heatmap_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredDecision:
-    """A decision as persisted: `seq` comes from the store and never repeats within its line."""
+    """A decision as persisted: `seq` comes from the store and never repeats within its line.
+    `image_path` / `heatmap_path` are the part's pictures (for a station's part: those of the view
+    that decided it); `view_pictures` has every view's, by view name (empty for one camera)."""
 
     seq: int
     record: DecisionRecord
     image_path: str | None = None
     heatmap_path: str | None = None
     line_id: str = DEFAULT_LINE  # the line that decided it (settings `line_id`)
+    view_pictures: Mapping[str, ViewPictures] = field(default_factory=dict)
 
 
 # --- Derived from the declarations --------------------------------------------------------------

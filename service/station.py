@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gaikan.models.thresholds import OUTCOMES
-from gaikan.service.evidence import Evidence
+from gaikan.service.evidence import Evidence, PartEvidence
 from gaikan.service.fusion import fuse, missing_view
 from gaikan.service.metrics import Metrics
 from gaikan.service.pipeline import Sink
@@ -23,7 +23,7 @@ from gaikan.service.workers import Worker
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[DecisionRecord, Evidence | None], None]
+Submit = Callable[[DecisionRecord, PartEvidence | None], None]
 
 CLOSED_KEYS_KEPT = 4096  # part ids remembered after their decision, to recognise a late view
 
@@ -244,10 +244,11 @@ class Station:
         self._submit(record, self._evidence(part, views))
 
     @staticmethod
-    def _evidence(part: OpenPart, views: list[ViewResult]) -> Evidence | None:
-        """The pictures of the view that decided the part (the most severe, the first on a tie)."""
-        present = [view for view in views if view.view in part.views]
-        if not present:
+    def _evidence(part: OpenPart, views: list[ViewResult]) -> PartEvidence | None:
+        """Every view's pictures, in the station's order; the part is shown by those of the view
+        that decided it (the most severe with pictures, the first on a tie)."""
+        kept = [(view, evidence) for view in views if (evidence := part.views.get(view.view, (None, None))[1]) is not None]
+        if not kept:
             return None
-        decisive = max(present, key=lambda view: OUTCOMES.index(view.decision))
-        return part.views[decisive.view][1]
+        decisive = max(kept, key=lambda item: OUTCOMES.index(item[0].decision))[0]
+        return PartEvidence(tuple((view.view, evidence) for view, evidence in kept), decisive.view)

@@ -627,7 +627,7 @@ def test_the_dashboard_speaks_japanese_and_english(server: LiveServer, browser: 
         tab.close()
 
 
-def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by_side(
+def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_every_views_pictures_side_by_side(
     tmp_path: Path, browser: Any, template_model_file: Path, screenshots: Path
 ) -> None:
     from gaikan.service.pipeline import Overflow
@@ -657,5 +657,37 @@ def test_a_line_of_several_cameras_shows_a_tile_per_camera_and_the_views_side_by
             assert [view for view, _ in shown["views"]] == ["top", "side"]
             assert shown["part"] == ("reject" if any(outcome == "reject" for _, outcome in shown["views"]) else "pass")
             page.screenshot(path=str(screenshots / "dashboard-cameras.png"))
+
+            # A rejected part's Details show every view's image and heatmap side by side.
+            page.wait_for_function("() => [...document.querySelectorAll('#reject-strip li img.thumb')].some((i) => i.complete && i.naturalWidth > 0)")
+            seq = page.locator("#reject-strip li:has(img.thumb)").first.get_attribute("data-seq")
+            page.locator(f"#reject-strip li[data-seq='{seq}'] button").click()  # by its seq: newer parts keep arriving in front
+            page.wait_for_function(
+                "() => { const imgs = [...document.querySelectorAll('#detail-view-pictures img')];"
+                " return imgs.length === 4 && imgs.every((i) => i.complete && i.naturalWidth > 0); }"
+            )
+            pictures = page.evaluate(
+                """() => [...document.querySelectorAll('#detail-view-pictures li')].map((li) => [li.dataset.view, li.dataset.outcome,
+                         [...li.querySelectorAll('img')].map((i) => new URL(i.src).pathname)])"""
+            )
+            with server.client() as client:
+                stored = client.get(f"/api/v1/results/{seq}").json()
+            assert [[v["view"], v["decision"]] for v in stored["views"]] == [[view, outcome] for view, outcome, _ in pictures]
+            assert [paths for _, _, paths in pictures] == [
+                [f"/api/v1/results/{seq}/views/{view}/image", f"/api/v1/results/{seq}/views/{view}/heatmap"] for view in ("top", "side")
+            ]
+            assert page.is_hidden("#detail-image") and page.is_hidden("#detail-no-image"), "the views' pictures stand for the part's"
+            page.screenshot(path=str(screenshots / "dashboard-views-detail.png"))
+            page.keyboard.press("Escape")
+
+            # Re-checking a part shows every view too (each view's pictures, or why there are none).
+            page.click("#tab-recheck")
+            page.wait_for_function(
+                "() => { const items = [...document.querySelectorAll('#rc-part:not([hidden]) #rc-view-pictures li')];"
+                " return items.length === 2 && items.every((li) => li.querySelector('p')"
+                " || [...li.querySelectorAll('img')].every((i) => i.complete && i.naturalWidth > 0)); }"
+            )
+            views = page.evaluate("() => [...document.querySelectorAll('#rc-view-pictures li')].map((li) => li.dataset.view)")
+            assert views == ["top", "side"] and page.is_hidden("#rc-image")
         finally:
             tab.close()

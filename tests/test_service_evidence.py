@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from gaikan.models.package import InputSpec, Normalisation
@@ -112,3 +113,31 @@ def test_rechecked_parts_keep_their_images_until_exported(tmp_path: Path) -> Non
     writer.stop()
     assert stores.decisions.get(2).image_path is None and not (tmp_path / "images" / "2.png").exists()
     assert writer.used_bytes <= budget
+
+
+def test_a_station_part_keeps_every_views_pictures_and_they_leave_together(tmp_path: Path) -> None:
+    from gaikan.service.evidence import PartEvidence
+
+    stores = Stores.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = time.time()
+    stored = stores.decisions.append(
+        [DecisionRecord(frame_id=f"st:{i}", camera_id="st", captured_at=now, decided_at=now, decision=Outcome.REJECT, reason=Reason.SCORE) for i in range(3)]
+    )
+    budget = 1  # room for nothing: the newest part's pictures alone stay
+    writer = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)
+    unscored = Evidence(pixels=_evidence(0).pixels, anomaly_map=None, input_spec=None, vmax=None)  # a view the model did not map
+    for decision in stored:
+        seq = decision.seq
+        writer.write(seq, PartEvidence((("top", _evidence(seq)), ("side", _evidence(seq + 10)), ("back.2", unscored)), decisive="side"))
+    first, last = stores.decisions.get(2), stores.decisions.get(3)
+    assert first is not None and last is not None
+    assert first.image_path is None and first.view_pictures == {}, "an older part went whole, every view's pictures"
+    assert set(last.view_pictures) == {"top", "side", "back.2"}
+    assert (last.image_path, last.heatmap_path) == (last.view_pictures["side"].image_path, last.view_pictures["side"].heatmap_path)
+    assert last.view_pictures["back.2"].heatmap_path is None
+    side = cv2.imread(str(last.view_pictures["side"].image_path), cv2.IMREAD_COLOR_RGB)
+    assert np.array_equal(side, _evidence(13).pixels), "each view's own frame, lossless"
+    files = sorted(p.name for p in (tmp_path / "images").iterdir())
+    assert files == ["3.back.2.png", "3.side.png", "3.side_heatmap.jpg", "3.top.png", "3.top_heatmap.jpg"]
+    again = EvidenceWriter(tmp_path / "images", stores.decisions, Metrics(), budget_bytes=budget)
+    assert again.used_bytes == writer.used_bytes, "a restart counts every view's files"

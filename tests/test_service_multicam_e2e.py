@@ -1,18 +1,25 @@
 """Several cameras in one real server: a station's fused part decisions through the reject
-stream (REST, Modbus) and MQTT (a real mosquitto), a missing view rejected with its reason, a
-camera fault that stops no other camera, each camera with its own thresholds. One server for the
-module (its start is the cost)."""
+stream (REST, Modbus, OPC UA with a real asyncua client) and MQTT (a real mosquitto), every view's
+pictures served per view, a missing view rejected with its reason, a camera fault that stops no
+other camera, each camera with its own thresholds. One server for the module (its start is the
+cost)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
+from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
 from gaikan.service.pipeline import Overflow
+from gaikan.service.plc.opcua import _RESULT_FIELDS, NAMESPACE
 from gaikan.service.plc.modbus import OLDEST_SEQ, REASON, REASON_CODES, VERDICT_CODES, VIEW_REGISTERS, VIEW_VERDICTS
 from gaikan.service.settings import Settings
 from tests.conftest import write_test_line
@@ -20,6 +27,7 @@ from tests.live_server import LiveServer, free_port, wait_for
 from tests.mqtt_broker import Broker, Subscriber, mosquitto_binary
 
 PARTS = 10
+OPCUA_START_S = 300.0  # asyncua builds its address space at start: ~2 s, far more on a loaded machine
 BACK_PARTS = 6  # the back camera delivers only the first parts: the rest miss that view
 
 
@@ -73,10 +81,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path, 
         initial_model=template_model_file,
         overflow=Overflow.BLOCK,
         deadline_ms=3000,
-        plc={"modbus": {"enabled": True, "port": free_port()}},
+        plc={"modbus": {"enabled": True, "port": free_port()}, "opcua": {"enabled": True, "port": free_port()}},
         mqtt={"enabled": True, "port": broker.port},
     )
-    with LiveServer(settings) as live:
+    with LiveServer(settings, start_timeout_s=OPCUA_START_S) as live:
         yield live
 
 
@@ -130,6 +138,80 @@ def test_a_station_of_three_views_decides_each_part_from_all_of_them(server: Liv
     assert station["views"] == {"top": "cam-top", "side": "cam-side", "back": "cam-back"}
 
 
+def _pictured(part: dict) -> bool:
+    """Every view that was scored has its image and heatmap kept (written after the decision)."""
+    return all(p["has_image"] and p["has_heatmap"] for p, v in zip(part["view_pictures"], part["views"], strict=True) if v["score"] is not None)
+
+
+def test_every_view_of_a_rejected_part_keeps_its_pictures_served_per_view(server: LiveServer) -> None:
+    line = sorted(Path(server.settings.cameras[0].camera.path).iterdir())
+    with server.client() as client:
+        rejects = wait_for(
+            lambda: len(r := [d for d in _stream(client) if d["camera_id"] == "st1" and d["decision"] == "reject"]) >= PARTS - BACK_PARTS
+            and all(_pictured(d) for d in r)
+            and r
+        )
+        scored = next(d for d in rejects if d["reason"] == "score")
+        seq, number = scored["seq"], int(scored["frame_id"].split(":")[1])
+        assert [p["view"] for p in scored["view_pictures"]] == ["top", "side", "back"]
+        images = {view: client.get(f"/api/v1/results/{seq}/views/{view}/image") for view in ("top", "side", "back")}
+        heatmap = client.get(f"/api/v1/results/{seq}/views/back/heatmap")
+        part_image = client.get(f"/api/v1/results/{seq}/image")
+        missing = next(d for d in rejects if d["reason"] == "view_missing")
+        no_back = client.get(f"/api/v1/results/{missing['seq']}/views/back/image")
+        side_of_missing = client.get(f"/api/v1/results/{missing['seq']}/views/side/image")
+        unknown = client.get(f"/api/v1/results/{seq}/views/front/image")
+        invalid = client.get(f"/api/v1/results/{seq}/views/a%20b/image")
+        single = next(d for d in _stream(client) if d["camera_id"] == "cam-b")
+        of_single = client.get(f"/api/v1/results/{single['seq']}/views/top/heatmap")
+        openapi = client.get("/openapi.json").json()["paths"]["/api/v1/results/{seq}/views/{view}/image"]["get"]["responses"]
+    source = cv2.imread(str(line[number]), cv2.IMREAD_UNCHANGED)
+    for view, answer in images.items():
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/png", view
+        assert np.array_equal(cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_UNCHANGED), source), f"{view}: its own frame, lossless"
+    assert heatmap.status_code == 200 and heatmap.headers["content-type"] == "image/jpeg" and heatmap.content[:2] == b"\xff\xd8"
+    assert part_image.content in [a.content for a in images.values()], "the part's own image is one of its views'"
+    assert side_of_missing.status_code == 200, "a part missing a view keeps the pictures of the views it has"
+    assert no_back.status_code == 404 and "no image kept for view back" in no_back.json()["detail"]
+    assert unknown.status_code == 404 and unknown.json()["detail"] == f"result {seq} has no view 'front'; its views: top, side, back"
+    assert invalid.status_code == 422
+    assert single["view_pictures"] == [] and of_single.status_code == 404 and "one camera's decision" in of_single.json()["detail"]
+    assert {"200", "404", "422"} <= set(openapi)
+
+
+def test_an_opcua_client_reads_each_views_camera_verdict_and_score_of_a_part(server: LiveServer) -> None:
+    with server.client() as client:
+        parts = wait_for(lambda: len(p := [d for d in _stream(client) if d["camera_id"] == "st1"]) >= PARTS and p)
+    complete = next(p for p in parts if p["reason"] == "score")
+    missing = next(p for p in parts if p["reason"] == "view_missing")
+
+    async def read(seqs: list[int]) -> tuple[list[list[object]], str]:
+        async with Client(f"opc.tcp://127.0.0.1:{server.settings.plc.opcua.port}/gaikan/", timeout=30) as opcua:  # a loaded machine answers late
+            ns = await opcua.get_namespace_index(NAMESPACE)
+            vision = await opcua.nodes.objects.get_child(f"{ns}:VisionSystem")
+            results = [await vision.call_method(f"{ns}:GetResultById", ua.Variant(seq, ua.VariantType.Int64)) for seq in seqs]
+            try:
+                await vision.call_method(f"{ns}:GetResultById", ua.Variant(10**9, ua.VariantType.Int64))
+                unknown = "found"
+            except ua.UaStatusCodeError as error:
+                unknown = type(error).__name__
+            return results, unknown
+
+    results, unknown = asyncio.run(read([complete["seq"], missing["seq"]]))
+    names = [name for name, _, _ in _RESULT_FIELDS]
+    assert missing["views"][2]["score"] is None, "the missing back view was never scored"
+    for part, values in zip((complete, missing), results, strict=True):
+        fields = dict(zip(names, values, strict=True))
+        assert (fields["ResultId"], fields["CameraId"], fields["Verdict"]) == (part["seq"], "st1", part["decision"])
+        views = part["views"]
+        assert fields["ViewNames"] == ["top", "side", "back"]
+        assert fields["ViewCameraIds"] == [v["camera_id"] for v in views] == ["cam-top", "cam-side", "cam-back"]
+        assert fields["ViewVerdicts"] == [v["decision"] for v in views] and fields["ViewReasons"] == [v["reason"] for v in views]
+        scores = [None if math.isnan(score) else pytest.approx(score) for score in fields["ViewScores"]]
+        assert scores == [v["score"] for v in views], "NaN for a view not scored"
+    assert unknown == "BadNotFound"
+
+
 def test_a_camera_fault_stops_no_other_camera_and_each_keeps_its_thresholds(server: LiveServer) -> None:
     with server.client() as client:
         def cameras() -> dict[str, dict]:
@@ -143,7 +225,8 @@ def test_a_camera_fault_stops_no_other_camera_and_each_keeps_its_thresholds(serv
         later = Path(server.settings.cameras[4].camera.path)
         write_test_line(later.with_name("later.partial"), 3).rename(later)  # whole at once: the camera comes back and decides its parts too
         wait_for(lambda: cameras()["cam-c"]["decided"] >= 3, timeout=30)
-        items = _stream(client)
+        # Stored a moment after the line counts it decided: wait for the stream to list it.
+        items = wait_for(lambda: (i := _stream(client)) and sum(d["camera_id"] == "cam-c" for d in i) >= 4 and i, timeout=10)
         frames_c = 'gaikan_frames_total{camera="cam-c",line="press-3"} 3.0'
         # The line's counters reach /metrics with its next snapshot (5 Hz), a moment after status.
         metrics = wait_for(lambda: (lambda text: text if frames_c in text else None)(client.get("/metrics").text), timeout=10)
@@ -151,5 +234,5 @@ def test_a_camera_fault_stops_no_other_camera_and_each_keeps_its_thresholds(serv
     assert len(b) >= PARTS and all(d["decision"] == "pass" and d["thresholds"]["reject"] == 1e6 for d in b)
     c = [d for d in items if d["camera_id"] == "cam-c"]
     assert c[0]["reason"] == "camera_fault", "the outage shows in the stream once"
-    assert sum(d["reason"] == "score" for d in c) == 3
+    assert sum(d["reason"] == "score" for d in c) == 3, c
     assert frames_c in metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,5 @@ def test_a_part_decision_carries_each_views_result_in_the_result_fields() -> Non
     assert (values["CameraId"], values["Verdict"], values["Reason"]) == ("st1", "reject", "view_missing")
     assert values["ViewNames"] == ["top", "side"]
     assert values["ViewVerdicts"] == ["pass", "reject"] and values["ViewReasons"] == ["score", "view_missing"]
+    assert values["ViewCameraIds"] == ["a", "b"]
+    assert values["ViewScores"][0] == 1.0 and math.isnan(values["ViewScores"][1]), "a missing view has no score"

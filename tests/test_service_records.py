@@ -26,6 +26,7 @@ SHIPPED_TABLE = [
     ("threshold_reject", "FLOAT", True), ("threshold_review", "FLOAT", True), ("latency_ms", "FLOAT", False),
     ("stages_ms", "JSON", False), ("detail", "TEXT", True), ("source", "VARCHAR(500)", True),
     ("image_path", "VARCHAR(500)", True), ("heatmap_path", "VARCHAR(500)", True), ("views", "JSON", True),
+    ("view_pictures", "JSON", True),
 ]  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def test_the_table_is_the_shipped_one(tmp_path: Path) -> None:
 
 def test_every_declared_field_reaches_the_api_and_the_csv() -> None:
     names = [f.name for f in DECISION_FIELDS]
-    assert list(DecisionOut.model_fields) == ["line_id", "seq", *names, "has_image", "has_heatmap", "recheck"]
+    assert list(DecisionOut.model_fields) == ["line_id", "seq", *names, "has_image", "has_heatmap", "view_pictures", "recheck"]
     for declared in DECISION_FIELDS:
         if declared.description:
             assert DecisionOut.model_fields[declared.name].description == declared.description

@@ -94,6 +94,27 @@ def test_a_station_rejects_a_part_whose_view_does_not_come_in_time() -> None:
     assert station.counters.missing == 2
 
 
+def test_a_part_keeps_every_views_pictures_shown_by_the_deciding_view() -> None:
+    import numpy as np
+
+    from gaikan.service.evidence import Evidence
+
+    def evidence(value: int) -> Evidence:
+        return Evidence(pixels=np.full((4, 4, 3), value, np.uint8), anomaly_map=None, input_spec=None, vmax=None)
+
+    submitted: list[tuple[DecisionRecord, object]] = []
+    views = [{"name": name, "camera": name} for name in ("top", "side", "back")]
+    station = Station(StationConfig(station_id="st", views=views), lambda record, pictures: submitted.append((record, pictures)), Metrics(), deadline_ms=1000)
+    t = time.time()
+    station.sink("back")(_record("back", 1, t, Outcome.REVIEW), None, "1")  # decided without pictures (not scored)
+    station.sink("side")(_record("side", 1, t, Outcome.REJECT), evidence(2), "1")
+    station.sink("top")(_record("top", 1, t, Outcome.PASS), evidence(1), "1")
+    [(record, pictures)] = submitted
+    assert record.decision is Outcome.REJECT
+    assert pictures.decisive == "side", "the part is shown by the view that rejected it"  # type: ignore[attr-defined]
+    assert [(name, int(e.pixels[0, 0, 0])) for name, e in pictures.views] == [("top", 1), ("side", 2)], "in the station's order"  # type: ignore[attr-defined]
+
+
 def test_station_settings_are_checked_and_a_single_camera_still_works(tmp_path: Path) -> None:
     replay = {"kind": "replay", "path": str(tmp_path)}
     single = Settings(camera={**replay, "camera_id": "solo"})

@@ -7,7 +7,7 @@ import time
 from gaikan.models.thresholds import Thresholds
 from gaikan.service.decision import Outcome, Reason
 from gaikan.service.line import Stores
-from gaikan.service.records import DecisionRecord
+from gaikan.service.records import DecisionRecord, ViewPictures
 
 
 def _record(i: int, outcome: Outcome = Outcome.PASS, at: float | None = None) -> DecisionRecord:
@@ -45,6 +45,11 @@ def test_pages_filters_and_counts(database_url: str) -> None:
     assert stores.decisions.counts(since=time.time() - 3600) == {"pass": 1, "review": 1, "reject": 1}
     stores.decisions.attach_evidence(5, "/x/5.png", "/x/5_heatmap.png")
     assert stores.decisions.get(5).heatmap_path == "/x/5_heatmap.png"
+    views = {"top": ViewPictures("/x/4.top.png", "/x/4.top_heatmap.jpg"), "side": ViewPictures("/x/4.side.png", None)}
+    stores.decisions.attach_evidence(4, "/x/4.top.png", "/x/4.top_heatmap.jpg", views)
+    assert stores.decisions.get(4).view_pictures == views, "a station part's pictures per view"
+    stores.decisions.attach_evidence(4, None, None)
+    assert stores.decisions.get(4).view_pictures == {} and stores.decisions.get(4).image_path is None
     stores.engine.dispose()
 
 

@@ -16,10 +16,12 @@ from gaikan.service.api.recheck import decisions_out
 from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, ResultsPage
 from gaikan.service.decision import Outcome
 from gaikan.service.records import LINE_ID_PATTERN, csv_header, csv_row
+from gaikan.service.stations import NAME_PATTERN
 
 router = APIRouter(prefix="/api/v1/results", tags=["results"], responses=AUTH_ERRORS)
 
 Seq = Annotated[int, PathParam(ge=1, le=INT64_MAX, description="The decision's seq")]
+View = Annotated[str, PathParam(pattern=NAME_PATTERN, description="The view's name in its station (`views[].view` of the result)")]
 
 
 @router.get("", response_model=ResultsPage, summary="Decisions, newest first")
@@ -97,3 +99,25 @@ def get_image(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse
 def get_heatmap(seq: Seq, services: ServicesDep, _: BrowserReader) -> FileResponse:
     path = services.results.picture(seq, "heatmap")
     return FileResponse(path, media_type="image/png" if path.suffix == ".png" else "image/jpeg")
+
+
+@router.get(
+    "/{seq}/views/{view}/image",
+    summary="One view's part image of a station's part (PNG)",
+    description="404 when the result has no such view (one camera's decision has none) or its image was not kept.",
+    response_class=FileResponse,
+    responses=_PNG,
+)
+def get_view_image(seq: Seq, view: View, services: ServicesDep, _: BrowserReader) -> FileResponse:
+    return FileResponse(services.results.view_picture(seq, view, "image"), media_type="image/png")
+
+
+@router.get(
+    "/{seq}/views/{view}/heatmap",
+    summary="One view's anomaly heatmap of a station's part (JPEG)",
+    description="404 when the result has no such view (one camera's decision has none) or its heatmap was not kept.",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": _BINARY}, "description": "JPEG"}, **_NOT_FOUND},
+)
+def get_view_heatmap(seq: Seq, view: View, services: ServicesDep, _: BrowserReader) -> FileResponse:
+    return FileResponse(services.results.view_picture(seq, view, "heatmap"), media_type="image/jpeg")

@@ -54,15 +54,33 @@ class RecheckOut(BaseModel):
         )
 
 
+class ViewPicturesOut(BaseModel):
+    """The kept pictures of one view of a station's part: `GET /api/v1/results/{seq}/views/{view}/image`
+    and `.../heatmap` serve them."""
+
+    view: str
+    has_image: bool = Field(description="Whether this view's part image is kept")
+    has_heatmap: bool = Field(description="Whether this view's heatmap overlay is kept")
+
+
 class _DecisionOutBase(BaseModel):
     @classmethod
     def of(cls, stored: StoredDecision) -> DecisionOut:
+        kept = stored.view_pictures
         return cls(
             line_id=stored.line_id,
             seq=stored.seq,
             **api_values(stored.record),
             has_image=stored.image_path is not None,
             has_heatmap=stored.heatmap_path is not None,
+            view_pictures=[
+                ViewPicturesOut(
+                    view=view.view,
+                    has_image=view.view in kept and kept[view.view].image_path is not None,
+                    has_heatmap=view.view in kept and kept[view.view].heatmap_path is not None,
+                )
+                for view in stored.record.views
+            ],
         )
 
 
@@ -74,8 +92,12 @@ DecisionOut = create_model(
     line_id=(str, Field(description="The line that decided the part (settings `line_id`)")),
     seq=(int, Field(description="Monotonic sequence number of the line, from the store; never repeats within the line")),
     **api_fields(),
-    has_image=(bool, Field(description="Whether the part image is kept")),
-    has_heatmap=(bool, Field(description="Whether the heatmap overlay is kept")),
+    has_image=(bool, Field(description="Whether the part image is kept (a station's part: the deciding view's)")),
+    has_heatmap=(bool, Field(description="Whether the heatmap overlay is kept (a station's part: the deciding view's)")),
+    view_pictures=(
+        list[ViewPicturesOut],
+        Field(default_factory=list, description="A station's part: each view's kept pictures, in the order of `views` (empty for one camera)"),
+    ),
     recheck=(RecheckOut | None, Field(default=None, description="A person's re-check verdict, when there is one")),
 )
 

@@ -158,6 +158,8 @@ class OpcUaAdapter:
 
         await vs.add_method(ns, "Acknowledge", self._acknowledge, [ua.VariantType.Int64], [ua.VariantType.Int64])
         await vs.add_method(ns, "ActivateRecipe", self._activate_recipe, [ua.VariantType.String], [ua.VariantType.String])
+        result_id = ua.Argument(Name="ResultId", DataType=ua.NodeId(ua.VariantType.Int64.value), ValueRank=-1)
+        await vs.add_method(ns, "GetResultById", self._get_result_by_id, [result_id], _result_arguments())
         event_type = await server.create_custom_event_type(
             ns,
             "ResultReadyEventType",
@@ -268,6 +270,15 @@ class OpcUaAdapter:
         await self._refresh(force=True)
         return [ua.Variant(acked, ua.VariantType.Int64)]
 
+    async def _get_result_by_id(self, parent: ua.NodeId, result_id: ua.Variant) -> list[ua.Variant] | ua.StatusCode:
+        """Any result still in the store, by its ResultId (as OPC 40100's GetResultById): the fields
+        of LastResult, views included. Reading: every role may."""
+        seq = int(result_id.Value)
+        found = self._stream.since(seq - 1, 1) if seq >= 1 else []
+        if not found or found[0].seq != seq:
+            return ua.StatusCode(ua.StatusCodes.BadNotFound)
+        return [ua.Variant(value, kind) for _, kind, value in _result_values(found[0])]
+
     async def _activate_recipe(self, parent: ua.NodeId, version: ua.Variant) -> list[ua.Variant] | ua.StatusCode:
         """Switch the active model, audited like `POST /api/v1/models/{version}/activate`."""
         caller = caller_may()
@@ -293,11 +304,25 @@ _RESULT_FIELDS: tuple[tuple[str, ua.VariantType, object], ...] = (
     ("ModelVersion", ua.VariantType.String, ""),
     ("CaptureTime", ua.VariantType.DateTime, _utc(0)),
     ("DecisionTime", ua.VariantType.DateTime, _utc(0)),
-    # a station's part decision: each view's name, verdict and reason, in the station's order (empty for one camera)
+    # a station's part decision: each view's name, camera, verdict, reason and score (NaN: not
+    # scored), in the station's order (empty for one camera)
     ("ViewNames", ua.VariantType.String, []),
+    ("ViewCameraIds", ua.VariantType.String, []),
     ("ViewVerdicts", ua.VariantType.String, []),
     ("ViewReasons", ua.VariantType.String, []),
+    ("ViewScores", ua.VariantType.Double, []),
 )
+
+
+def _result_arguments() -> list[ua.Argument]:
+    """The result fields as a method's output arguments (arrays where the field is one)."""
+    arguments = []
+    for name, kind, default in _RESULT_FIELDS:
+        argument = ua.Argument(Name=name, DataType=ua.NodeId(kind.value), ValueRank=1 if isinstance(default, list) else -1)
+        if isinstance(default, list):
+            argument.ArrayDimensions = [0]
+        arguments.append(argument)
+    return arguments
 
 
 def _result_values(decision: StoredDecision) -> list[tuple[str, ua.VariantType, object]]:
@@ -313,8 +338,10 @@ def _result_values(decision: StoredDecision) -> list[tuple[str, ua.VariantType, 
         "CaptureTime": _utc(record.captured_at),
         "DecisionTime": _utc(record.decided_at),
         "ViewNames": [view.view for view in record.views],
+        "ViewCameraIds": [view.camera_id for view in record.views],
         "ViewVerdicts": [view.decision.value for view in record.views],
         "ViewReasons": [view.reason.value for view in record.views],
+        "ViewScores": [view.score if view.score is not None else math.nan for view in record.views],
     }
     return [(name, kind, values[name]) for name, kind, _ in _RESULT_FIELDS]
 

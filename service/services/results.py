@@ -13,6 +13,7 @@ from gaikan.service.services.context import ApiContext
 from gaikan.service.storage.audit import AuditEntry
 
 EXPORT_PAGE = 1000
+_KEPT = "only rejects, reviews and a sample of passes are kept, within the disk budget"
 
 
 class ResultsService:
@@ -43,9 +44,21 @@ class ResultsService:
         stored = self.get(seq)
         path = stored.image_path if what == "image" else stored.heatmap_path
         if path is None or not Path(path).is_file():
-            raise NotFound(
-                f"no {what} kept for result {seq} (only rejects, reviews and a sample of passes are kept, within the disk budget)"
-            )
+            raise NotFound(f"no {what} kept for result {seq} ({_KEPT})")
+        return Path(path)
+
+    def view_picture(self, seq: int, view: str, what: str) -> Path:
+        """The kept part image (`image`) or heatmap (`heatmap`) of one view of a station's part."""
+        stored = self.get(seq)
+        names = [result.view for result in stored.record.views]
+        if view not in names:
+            if not names:
+                raise NotFound(f"result {seq} is one camera's decision, not a station's part: it has no views (its pictures: /api/v1/results/{seq}/{what})")
+            raise NotFound(f"result {seq} has no view {view!r}; its views: {', '.join(names)}")
+        kept = stored.view_pictures.get(view)
+        path = None if kept is None else kept.image_path if what == "image" else kept.heatmap_path
+        if path is None or not Path(path).is_file():
+            raise NotFound(f"no {what} kept for view {view} of result {seq} ({_KEPT}; a view missing or not scored has none)")
         return Path(path)
 
     def export(self, *, since: float | None, until: float | None, decision: Outcome | None) -> Iterator[list[StoredDecision]]:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gaikan.service.decision import Outcome
-from gaikan.service.records import DecisionRecord, StoredDecision, record_from_row, row_values
+from gaikan.service.records import DecisionRecord, StoredDecision, ViewPictures, record_from_row, row_values
 from gaikan.service.storage.schema import decisions, line_sequences
 
 
@@ -20,7 +21,12 @@ def _from_row(row: Row) -> StoredDecision:
         image_path=row.image_path,
         heatmap_path=row.heatmap_path,
         line_id=row.line_id,
+        view_pictures={view: ViewPictures(paths.get("image"), paths.get("heatmap")) for view, paths in (row.view_pictures or {}).items()},
     )
+
+
+def _view_pictures_json(views: Mapping[str, ViewPictures] | None) -> dict[str, Any] | None:
+    return {view: {"image": p.image_path, "heatmap": p.heatmap_path} for view, p in views.items()} if views else None
 
 
 def _reserve(connection: Connection, line: str, count: int) -> int:
@@ -73,11 +79,14 @@ class DecisionStore:
             connection.execute(insert(decisions), [{"line_id": self._line, "seq": s.seq, **row_values(s.record)} for s in stored])
         return stored
 
-    def attach_evidence(self, seq: int, image_path: str | None, heatmap_path: str | None) -> None:
+    def attach_evidence(
+        self, seq: int, image_path: str | None, heatmap_path: str | None, views: Mapping[str, ViewPictures] | None = None
+    ) -> None:
+        """Record a decision's kept pictures (all None: they were deleted); `views`: each view's, for
+        a station's part."""
+        values = {"image_path": image_path, "heatmap_path": heatmap_path, "view_pictures": _view_pictures_json(views)}
         with self._engine.begin() as connection:
-            connection.execute(
-                update(decisions).where(self._mine, decisions.c.seq == seq).values(image_path=image_path, heatmap_path=heatmap_path)
-            )
+            connection.execute(update(decisions).where(self._mine, decisions.c.seq == seq).values(**values))
 
     def get(self, seq: int) -> StoredDecision | None:
         with self._engine.connect() as connection:

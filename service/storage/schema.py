@@ -44,6 +44,8 @@ decisions = Table(
     *decision_columns(),  # the fields of `DecisionRecord`, declared in service/records.py
     Column("image_path", String(500), nullable=True),
     Column("heatmap_path", String(500), nullable=True),
+    # a station's part: each view's kept pictures, {view: {"image": path, "heatmap": path}}; null for one camera
+    Column("view_pictures", JSON, nullable=True),
     PrimaryKeyConstraint("line_id", "seq", name="pk_decisions"),
 )
 Index("ix_decisions_decision_seq", decisions.c.line_id, decisions.c.decision, decisions.c.seq)

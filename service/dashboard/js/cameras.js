@@ -1,7 +1,9 @@
 // A line of several cameras: a tile per camera (state, rate, latency, model, why it rejects),
-// and the views of the latest part side by side under the verdict.
+// the views of the latest part side by side under the verdict, and every view's pictures of a
+// station's part (the Details dialog, the re-check view).
 
 import { byId, el } from './dom.js';
+import { viewImageUrls } from './evidence.js';
 
 export class CameraTiles {
   constructor(texts) {
@@ -46,4 +48,25 @@ export function showViews(list, decision, texts) {
       ]),
     ),
   );
+}
+
+/** Every view's image and heatmap of a station's part side by side, each with its verdict and
+ * score; returns whether there were views (false: one camera's decision, the list hidden). */
+export function showViewPictures(list, client, texts, decision) {
+  const results = new Map((decision.views || []).map((view) => [view.view, view]));
+  const pictures = viewImageUrls(client, decision);
+  list.hidden = pictures.length === 0;
+  list.replaceChildren(
+    ...pictures.map(({ view, image, heatmap }) => {
+      const result = results.get(view);
+      const score = result.reason === 'score' ? texts.number(result.score, 3) : texts.t(`reason.${result.reason}`);
+      const names = { seq: decision.seq, view };
+      return el('li', { class: 'view-picture', dataset: { view, outcome: result.decision } }, [
+        el('strong', { class: 'view-picture-caption', text: `${view} · ${texts.t(`outcome.word.${result.decision}`)} · ${score}` }),
+        image ? el('img', { src: image, alt: texts.t('image.viewAlt', names) }) : el('p', { class: 'muted', text: texts.t('detail.noViewImage') }),
+        heatmap ? el('img', { src: heatmap, alt: texts.t('image.viewHeatmapAlt', names) }) : null,
+      ]);
+    }),
+  );
+  return pictures.length > 0;
 }

@@ -1,8 +1,9 @@
-// The detail of one part: full image, heatmap, score, reason, model version, time; for a passed
-// part, a button that records what a person found later (defective: an escape).
+// The detail of one part: full image, heatmap, score, reason, model version, time (a station's
+// part: every view's image and heatmap side by side); for a passed part, a button that records
+// what a person found later (defective: an escape).
 
 import { describeError } from './api.js';
-import { showViews } from './cameras.js';
+import { showViewPictures } from './cameras.js';
 import { confirmAction } from './confirm.js';
 import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
@@ -78,7 +79,8 @@ export class DetailDialog {
   render(decision) {
     const { texts } = this;
     byId('detail-title').textContent = texts.t('detail.title', { seq: decision.seq });
-    const urls = imageUrls(this.client, decision);
+    const perView = showViewPictures(byId('detail-view-pictures'), this.client, texts, decision);
+    const urls = perView ? { image: null, heatmap: null } : imageUrls(this.client, decision); // a station's part: its views' pictures instead
     const image = byId('detail-image');
     const heatmap = byId('detail-heatmap');
     image.hidden = !urls.image;
@@ -93,7 +95,7 @@ export class DetailDialog {
       heatmap.src = urls.heatmap;
       heatmap.alt = texts.t('image.heatmapAlt', { seq: decision.seq });
     }
-    byId('detail-no-image').hidden = Boolean(urls.image);
+    byId('detail-no-image').hidden = Boolean(urls.image) || perView;
     byId('detail-older').disabled = !this.strip.neighbour(decision.seq, 1);
     byId('detail-newer').disabled = !this.strip.neighbour(decision.seq, -1);
 
@@ -116,7 +118,6 @@ export class DetailDialog {
       ['detail.source', decision.source || '–', 'source'],
     ];
     if (decision.recheck) facts.push(['detail.recheck', recheckText(texts, decision.recheck), 'recheck']);
-    showViews(byId('detail-views'), decision, texts);
     const escaped = decision.recheck && decision.recheck.verdict === 'defective';
     byId('detail-escape').hidden = decision.decision !== 'pass' || Boolean(escaped);
     byId('detail-facts').replaceChildren(

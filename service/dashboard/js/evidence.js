@@ -44,3 +44,13 @@ export function imageUrls(client, decision) {
     heatmap: decision.has_heatmap ? client.url(`/api/v1/results/${decision.seq}/heatmap`) : null,
   };
 }
+
+/** Each view's picture URLs for a station's part (`view_pictures`, in the station's order). */
+export function viewImageUrls(client, decision) {
+  const base = `/api/v1/results/${decision.seq}/views`;
+  return (decision.view_pictures || []).map((kept) => ({
+    view: kept.view,
+    image: kept.has_image ? client.url(`${base}/${encodeURIComponent(kept.view)}/image`) : null,
+    heatmap: kept.has_heatmap ? client.url(`${base}/${encodeURIComponent(kept.view)}/heatmap`) : null,
+  }));
+}

@@ -3,6 +3,7 @@
 // that type, S skip, N note. Each verdict goes to PUT /api/v1/results/{seq}/recheck.
 
 import { describeError } from './api.js';
+import { showViewPictures } from './cameras.js';
 import { byId, el, report } from './dom.js';
 import { imageUrls } from './evidence.js';
 
@@ -88,7 +89,8 @@ export class RecheckQueue extends EventTarget {
     const { texts } = this;
     byId('rc-part').dataset.seq = String(part.seq);
     byId('rc-part-title').textContent = texts.t('detail.title', { seq: part.seq });
-    const urls = imageUrls(this.client, part);
+    const perView = showViewPictures(byId('rc-view-pictures'), this.client, texts, part);
+    const urls = perView ? { image: null, heatmap: null } : imageUrls(this.client, part); // a station's part: its views' pictures instead
     for (const [id, url, alt] of [
       ['rc-image', urls.image, texts.t('image.alt', { seq: part.seq })],
       ['rc-heatmap', urls.heatmap, texts.t('image.heatmapAlt', { seq: part.seq })],
@@ -101,7 +103,7 @@ export class RecheckQueue extends EventTarget {
         image.alt = alt;
       }
     }
-    byId('rc-no-image').hidden = Boolean(urls.image);
+    byId('rc-no-image').hidden = Boolean(urls.image) || perView;
     const score = part.score === null ? texts.t('score.none') : texts.number(part.score, 4);
     const facts = [
       ['detail.decision', texts.t(`outcome.word.${part.decision}`), 'decision'],
