@@ -65,6 +65,7 @@ def shadow_report(agreement: Agreement) -> ShadowReport:
         frames=agreement.frames,
         skipped=agreement.skipped,
         errors=agreement.errors,
+        restarts=agreement.restarts,
         agreement=agreement.agreement,
         confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
         score_correlation=agreement.score_correlation,
@@ -121,7 +122,7 @@ class LineHost:
             case SetThresholds(thresholds, actor, force):
                 return registry.set_thresholds(thresholds, actor=actor, force=force).version
             case SetShadow(version, actor):
-                shadow = registry.set_shadow(version, actor=actor)
+                shadow = registry.set_shadow(version, actor=actor, load=self.line.shadow.use)
                 if version is not None:
                     self.line.shadow.reset(version)
                 return shadow.version if shadow else None

@@ -115,6 +115,7 @@ class ShadowReport:
     frames: int
     skipped: int
     errors: int
+    restarts: int  # shadow processes ended (crashed or hung) and started again while it scored
     agreement: float | None
     confusion: dict[str, dict[str, int]]
     score_correlation: float | None

@@ -272,6 +272,7 @@ class ShadowOut(BaseModel):
     frames: int = Field(description="Frames both models scored")
     skipped: int = Field(description="Frames the shadow could not keep up with")
     errors: int
+    restarts: int = Field(description="Times its process crashed or hung and was started again (also gaikan_shadow_restarts_total)")
     agreement: float | None = Field(description="Share of frames with the same outcome")
     confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
     score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")
