@@ -66,6 +66,8 @@ def shadow_report(agreement: Agreement) -> ShadowReport:
         skipped=agreement.skipped,
         errors=agreement.errors,
         restarts=agreement.restarts,
+        loaded=agreement.loaded,
+        load_error=agreement.load_error,
         agreement=agreement.agreement,
         confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
         score_correlation=agreement.score_correlation,
@@ -123,8 +125,6 @@ class LineHost:
                 return registry.set_thresholds(thresholds, actor=actor, force=force).version
             case SetShadow(version, actor):
                 shadow = registry.set_shadow(version, actor=actor, load=self.line.shadow.use)
-                if version is not None:
-                    self.line.shadow.reset(version)
                 return shadow.version if shadow else None
             case Trigger():
                 return self._trigger()

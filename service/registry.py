@@ -162,15 +162,18 @@ class ModelRegistry:
         assert row is not None
         return row
 
-    def _load_version(self, version: str) -> OnnxModel:
+    def _stored(self, version: str) -> tuple[ModelVersionRow, ModelPackage]:
+        """An uploaded version's row and its package, read back and checked (zip, manifest, sha256)."""
         row = self._versions.get(version)
         if row is None:
             raise UnknownVersion(f"no model version {version!r}")
         try:
-            package = read_package(Path(row.path))
+            return row, read_package(Path(row.path))
         except PackageError as error:
             raise InvalidPackage(f"stored package for {version} is damaged: {error}") from error
-        return self._load(package)
+
+    def _load_version(self, version: str) -> OnnxModel:
+        return self._load(self._stored(version)[1])
 
     def _thresholds_of(self, version: str, manifest: Manifest) -> tuple[Thresholds, Literal["manifest", "override"]]:
         override = self._thresholds.get(version)
@@ -233,8 +236,9 @@ class ModelRegistry:
         self, version: str | None, *, actor: str, load: Callable[[ShadowCandidate | None], None]
     ) -> ShadowCandidate | None:
         """Score live frames with `version` beside the active model without affecting decisions
-        (None: stop). `load` loads it where it scores (the shadow process) and raises a domain
-        error when it cannot; nothing changes then. This process holds no session of it."""
+        (None: stop). Its stored package is checked here (an unknown version or a damaged package
+        is refused and nothing changes), then handed to `load`, which loads it where it scores
+        (the shadow process): this process holds no session of it."""
         with self._lock:
             candidate = self._shadow_candidate(version) if version else None
             load(candidate)
@@ -244,8 +248,5 @@ class ModelRegistry:
             return candidate
 
     def _shadow_candidate(self, version: str) -> ShadowCandidate:
-        row = self._versions.get(version)
-        if row is None:
-            raise UnknownVersion(f"no model version {version!r}")
-        manifest = Manifest.model_validate(row.manifest)
-        return ShadowCandidate(version, row.path, *self._thresholds_of(version, manifest))
+        row, package = self._stored(version)
+        return ShadowCandidate(version, row.path, *self._thresholds_of(version, package.manifest))

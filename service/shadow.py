@@ -2,41 +2,38 @@
 lower-priority process, without affecting any decision. Its agreement with the active model is
 what an engineer promotes on.
 
-The candidate is loaded once, where it scores: the shadow process (nice 10) reads its stored
-package and opens a one-thread ONNX Runtime session, and answers whether it could (a package it
-cannot load is refused with the reason; the line process holds no session of it). The line
-process copies a batch's frames into shared memory and queues the block's name (it never waits):
-the shadow process scores them and sends back its outcomes, which a thread of the line process
-adds to the agreement. At most `max_backlog` batches are outstanding; more are skipped and
-counted. A watchdog thread ends and starts again a shadow process that dies, or makes no progress
-for `hang_s` with work waiting (counted in the report and `gaikan_shadow_restarts_total`); the
-inference thread only ever skips frames meanwhile, so a candidate that crashes or hangs never
-slows or changes a decision.
+The candidate is loaded once, where it scores: the shadow process (`service/shadow_process.py`,
+nice 10) reads its stored package and opens a one-thread ONNX Runtime session; the line process
+holds no session of it (the registry checks the stored package before it is handed over). The
+process answers whether it could load it: a failure is shown in the report (`load_error`) and
+every frame counts as an error. The line process copies a batch's frames into shared memory and
+queues the block's name (it never waits): the shadow process scores them and sends back its
+outcomes, which a thread of the line process adds to the agreement. At most `max_backlog`
+batches are outstanding; more are skipped and counted. A watchdog thread ends and starts again a
+shadow process that dies, or makes no progress for `hang_s` with work waiting (counted in the
+report and `gaikan_shadow_restarts_total`); the inference thread only ever skips frames
+meanwhile, so a candidate that crashes or hangs never slows or changes a decision.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import parent_process
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from gaikan.models.thresholds import Thresholds
-from gaikan.service.decision import Outcome, decide
-from gaikan.service.errors import InvalidPackage, LineUnavailable
+from gaikan.service import shadow_process
+from gaikan.service.decision import Outcome
 from gaikan.service.metrics import Metrics
 from gaikan.service.registry import ShadowCandidate
-from gaikan.service.shared_arrays import ArrayRef, free, received, to_shared
+from gaikan.service.shadow_process import Job, Load, Loaded, Result
+from gaikan.service.shared_arrays import free, to_shared
 from gaikan.service.workers import ProcessWorker, Worker
 
 log = logging.getLogger(__name__)
@@ -54,6 +51,8 @@ class Agreement:
     skipped: int = 0
     errors: int = 0
     restarts: int = 0  # shadow processes ended and started again while this candidate was scoring
+    load_error: str | None = None  # why the shadow process could not load it (None: loaded, or loading)
+    loaded: bool = False  # the shadow process holds its session
     _n: int = 0
     _sx: float = 0.0
     _sy: float = 0.0
@@ -95,93 +94,6 @@ class Agreement:
         return cov / math.sqrt(var_x * var_y)
 
 
-@dataclass(frozen=True, slots=True)
-class _Load:
-    """Load this candidate (for a new candidate, and again in a restarted process). Serial 0: nobody waits for the answer."""
-
-    serial: int
-    version: str
-    path: str
-    providers: list[str] | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    serial: int
-    version: str
-    error: str | None  # why the candidate could not be loaded (the process keeps the model it had)
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    version: str
-    thresholds: Thresholds
-    block: str  # shared-memory name
-    frames: list[ArrayRef]
-    active_outcomes: list[Outcome]
-    active_scores: list[float | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    version: str
-    block: str
-    active_outcomes: list[Outcome]
-    active_scores: list[float | None]
-    scores: list[float] | None  # None: not scored (see `stale`)
-    outcomes: list[Outcome] | None
-    stale: bool = False  # frames for a candidate the process no longer holds (it was replaced): skipped, not an error
-
-
-def shadow_main(jobs: Any, results: Any, log_level: str) -> None:
-    """Entry point of the shadow process."""
-    from gaikan.models.package import read_package
-    from gaikan.models.runtime import OnnxModel
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the line process stops it
-    logging.basicConfig(level=log_level.upper())
-    model: OnnxModel | None = None
-    parent = parent_process()
-    results.cancel_join_thread()  # at exit, never wait for a line process that stopped reading
-    while True:
-        try:
-            item = jobs.get(timeout=1.0)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return
-            continue
-        if item is None:
-            return
-        if isinstance(item, _Load):
-            error = None
-            try:
-                model = OnnxModel(read_package(Path(item.path)), providers=item.providers, intra_op_threads=1)
-            except Exception as failure:
-                log.exception("shadow model %s could not be loaded", item.version)
-                error = str(failure) or type(failure).__name__
-            results.put(_Loaded(item.serial, item.version, error))
-            continue
-        results.put(_score(item, model))
-
-
-def _score(job: _Job, model: Any) -> _Result:
-    failed = _Result(job.version, job.block, job.active_outcomes, job.active_scores, None, None)
-    with received(job.block, job.frames) as frames:
-        if model is None:
-            return failed
-        if model.version != job.version:
-            return _Result(job.version, job.block, job.active_outcomes, job.active_scores, None, None, stale=True)
-        try:
-            scores = [float(score) for score in model.score_images(frames).scores]
-        except Exception:
-            log.exception("shadow model %s failed", job.version)
-            return failed
-        finally:
-            del frames  # no view outlives the block
-    outcomes = [decide(s, job.thresholds).outcome for s in scores]
-    return _Result(job.version, job.block, job.active_outcomes, job.active_scores, scores, outcomes)
-
-
 def _discard(channel: Any) -> None:
     """Close a queue of a process that was replaced; never wait at exit for what it still buffers."""
     if channel is not None:
@@ -202,7 +114,7 @@ class ShadowRunner:
         niceness: int = 10,
         hang_s: float = 30.0,
         restart_after_s: float | None = None,
-        load_timeout_s: float = 60.0,
+        start_timeout_s: float = 60.0,
         log_level: str = "info",
     ) -> None:
         self._metrics = metrics
@@ -210,25 +122,22 @@ class ShadowRunner:
         self._max_backlog = max_backlog
         self._hang_s = hang_s
         self._restart_after_s = min(5.0, hang_s) if restart_after_s is None else restart_after_s  # at most one restart this often
-        self._load_timeout_s = load_timeout_s
+        self._start_timeout_s = start_timeout_s
         self._log_level = log_level
         self._lock = threading.Lock()  # the agreements
         self._agreements: dict[str, Agreement] = {}
-        self._lifecycle = threading.Lock()  # starting, loading into and ending the process: one at a time
+        self._lifecycle = threading.Lock()  # changing the candidate, starting and ending the process: one at a time
         self._handoff = threading.Lock()  # what `submit` reads: the queues, the candidate, the backlog
-        self._process = ProcessWorker("gaikan-shadow", shadow_main, niceness=niceness, join_timeout_s=10.0)
+        self._process = ProcessWorker("gaikan-shadow", shadow_process.main, niceness=niceness, join_timeout_s=10.0)
         self._jobs: Any = None
         self._results: Any = None
         self._ready = False  # a process runs that takes jobs
         self._candidate: ShadowCandidate | None = None
         self._outstanding = 0  # jobs handed over, not answered
         self._blocks: set[str] = set()  # their shared-memory blocks (freed here when the process is replaced)
-        self._serial = itertools.count(1)
-        self._answered = threading.Condition()
-        self._answers: dict[int, _Loaded] = {}
         self._started_at = 0.0
         self._progress_at = 0.0  # when the process last answered (or started)
-        self._answering = False  # it answered since it started (until then it may take `load_timeout_s` to start and load)
+        self._answering = False  # it answered since it started (until then it may take `start_timeout_s` to start and load)
         self._collector = Worker("gaikan-shadow-results", self._collect)
         self._watchdog = Worker("gaikan-shadow-watchdog", self._watch)
 
@@ -247,10 +156,6 @@ class ShadowRunner:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def reset(self, version: str) -> None:
-        with self._lock:
-            self._agreements[version] = Agreement(version=version)
-
     def reports(self, view: Callable[[Agreement], T]) -> dict[str, T]:
         """`view` of every version's agreement, each taken consistently under the lock."""
         with self._lock:
@@ -258,45 +163,28 @@ class ShadowRunner:
 
     # -- the candidate -----------------------------------------------------------------------
     def use(self, candidate: ShadowCandidate | None) -> None:
-        """Score with `candidate` from now on; None stops shadow scoring and ends its process.
-        The shadow process loads it and answers: a package it cannot load raises
-        `InvalidPackage` with the reason, no answer within `load_timeout_s` raises
-        `LineUnavailable` (and the process is restarted). The previous candidate stays in use
-        when it raises."""
+        """Score with `candidate` from now on (None: stop, and end the shadow process). Returns at
+        once: the shadow process (started now if need be) loads it, and the report says when it
+        could not (`load_error`). The candidate's report starts afresh."""
         with self._lifecycle:
+            if candidate is not None:
+                with self._lock:
+                    self._agreements[candidate.version] = Agreement(version=candidate.version)
+            with self._handoff:
+                self._candidate = candidate
             if candidate is None:
-                with self._handoff:
-                    self._candidate = None
                 self._end_process()
-                return
-            if self._process.pid is None:
+            elif self._process.pid is None:
                 self._start_process()
             elif not self._process.alive:
                 self._restart("crashed")
-            answer = self._load(candidate)
-            if answer is None:
-                reason = "hung" if self._process.alive else "crashed"
-                self._restart(reason)
-                raise LineUnavailable(f"the shadow process {reason} while loading {candidate.version}: try again")
-            if answer.error is not None:
-                if self._candidate is None:
-                    self._end_process()
-                raise InvalidPackage(f"shadow candidate {candidate.version} could not be loaded: {answer.error}")
-            with self._handoff:
-                self._candidate = candidate
+            else:
+                with self._handoff:
+                    self._jobs.put(self._load_message(candidate))
+                    self._answering, self._progress_at = False, time.monotonic()  # loading may take `start_timeout_s`
 
-    def _load(self, candidate: ShadowCandidate) -> _Loaded | None:
-        """Ask the process to load `candidate`; its answer, or None when it gives none in time (or ends)."""
-        serial = next(self._serial)
-        self._jobs.put(_Load(serial, candidate.version, candidate.path, self._providers))
-        deadline = time.monotonic() + self._load_timeout_s
-        with self._answered:
-            while serial not in self._answers:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._process.alive:
-                    return None
-                self._answered.wait(min(left, 0.5))
-            return self._answers.pop(serial)
+    def _load_message(self, candidate: ShadowCandidate) -> Load:
+        return Load(candidate.version, candidate.path, self._providers)
 
     # -- the process (under the lifecycle lock) ------------------------------------------------
     def _start_process(self) -> None:
@@ -308,8 +196,8 @@ class ShadowRunner:
             self._outstanding = 0
             self._started_at = self._progress_at = time.monotonic()
             self._answering = False
-            if self._candidate is not None:  # a restart: the candidate again
-                jobs.put(_Load(0, self._candidate.version, self._candidate.path, self._providers))
+            if self._candidate is not None:
+                jobs.put(self._load_message(self._candidate))
             self._ready = True
 
     def _end_process(self) -> None:
@@ -333,7 +221,9 @@ class ShadowRunner:
         candidate = self._candidate
         if candidate is not None:
             with self._lock:
-                self._agreement(candidate.version).restarts += 1
+                agreement = self._agreement(candidate.version)
+                agreement.restarts += 1
+                agreement.loaded = False
         with self._handoff:
             self._ready = False
         self._process.kill()
@@ -342,14 +232,14 @@ class ShadowRunner:
 
     def _watch(self, stop: threading.Event) -> None:
         """Restart a shadow process that ended, or makes no progress with work waiting (for `hang_s`;
-        `load_timeout_s` until a new process first answers), at most every `restart_after_s`."""
+        `start_timeout_s` until a new process first answers), at most every `restart_after_s`."""
         while not stop.wait(0.25):
-            if self._candidate is None or not self._lifecycle.acquire(blocking=False):  # none needed, or a load is under way
+            if self._candidate is None or not self._lifecycle.acquire(blocking=False):  # none needed, or `use` is changing it
                 continue
             try:
                 now = time.monotonic()
                 alive = self._process.alive
-                limit = self._hang_s if self._answering else self._load_timeout_s
+                limit = self._hang_s if self._answering else self._start_timeout_s
                 hung = alive and self._outstanding > 0 and now - self._progress_at > limit
                 if self._candidate is not None and (hung or not alive) and now - self._started_at >= self._restart_after_s:
                     self._restart("hung" if hung else "crashed")
@@ -371,7 +261,7 @@ class ShadowRunner:
                 block = None
                 try:
                     block, refs = to_shared(pixels)
-                    self._jobs.put(_Job(candidate.version, candidate.thresholds, block, refs, list(outcomes), list(scores)))
+                    self._jobs.put(Job(candidate.version, candidate.thresholds, block, refs, list(outcomes), list(scores)))
                     self._outstanding += 1
                     self._blocks.add(block)
                     handed = True
@@ -396,7 +286,7 @@ class ShadowRunner:
                 stop.wait(0.2)
                 continue
             try:
-                message: _Result | _Loaded = results.get(timeout=0.2)
+                message: Result | Loaded = results.get(timeout=0.2)
             except queue.Empty:
                 continue
             except (EOFError, OSError, ValueError):  # the queue of a process being replaced
@@ -407,18 +297,17 @@ class ShadowRunner:
                     continue
                 self._progress_at = time.monotonic()
                 self._answering = True
-                if isinstance(message, _Result):
+                if isinstance(message, Result):
                     self._outstanding -= 1
                     self._blocks.discard(message.block)
-            if isinstance(message, _Loaded):
-                with self._answered:
-                    if message.serial:
-                        self._answers[message.serial] = message
-                    self._answered.notify_all()
+            if isinstance(message, Loaded):
+                with self._lock:
+                    agreement = self._agreement(message.version)
+                    agreement.load_error, agreement.loaded = message.error, message.error is None
             else:
                 self._tally(message)
 
-    def _tally(self, result: _Result) -> None:
+    def _tally(self, result: Result) -> None:
         with self._lock:
             agreement = self._agreement(result.version)
             if result.stale:
