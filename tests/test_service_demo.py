@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import free_port, wait_for
+from tests.live_server import free_port, interrupt, wait_for
 
 
 def _up(url: str) -> bool:
@@ -29,12 +28,8 @@ def _run_demo(data_dir: Path, port: int, log: Path, modbus_port: int = 0, opcua_
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        code = process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise AssertionError("Ctrl-C did not stop the demo within 30 s\n" + log.read_text()[-3000:]) from None
+    code = interrupt(process, 30)
+    assert code is not None, "Ctrl-C did not stop the demo within 30 s\n" + log.read_text()[-3000:]
     assert code == 0, log.read_text()[-3000:]
 
 
