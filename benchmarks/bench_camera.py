@@ -21,6 +21,7 @@ import argparse
 import gc
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -138,23 +139,30 @@ def spin(seconds: float) -> int:
     return count
 
 
+def spin_beside(grab: Callable[[], object], seconds: float) -> int:
+    """`spin` while another thread calls `grab` over and over."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            grab()
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        return spin(seconds)
+    finally:
+        stop.set()
+        thread.join()
+
+
 def gil(seconds: float) -> None:
     from harvesters.core import Harvester
 
     alone = spin(seconds)
     source = GenICamSource(viky("Mono8", rate=100.0))
     source.start()
-    stop = threading.Event()
-
-    def reader() -> None:
-        while not stop.is_set():
-            source.read(0.1)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    with_source = spin(seconds)
-    stop.set()
-    thread.join()
+    with_source = spin_beside(lambda: source.read(0.1), seconds)
     source.stop()
 
     harvester = Harvester()
@@ -163,19 +171,13 @@ def gil(seconds: float) -> None:
     acquirer = harvester.create(0)
     acquirer.remote_device.node_map.AcquisitionFrameRate.value = 100.0
     acquirer.start()
-    stop.clear()
 
-    def blocking() -> None:
-        while not stop.is_set():
-            buffer = acquirer.try_fetch(timeout=0.1)
-            if buffer is not None:
-                buffer.queue()
+    def fetch() -> None:
+        buffer = acquirer.try_fetch(timeout=0.1)
+        if buffer is not None:
+            buffer.queue()
 
-    thread = threading.Thread(target=blocking)
-    thread.start()
-    with_blocking = spin(seconds)
-    stop.set()
-    thread.join()
+    with_blocking = spin_beside(fetch, seconds)
     acquirer.stop()
     acquirer.destroy()
     harvester.reset()

@@ -111,7 +111,7 @@ class Line:
         self.recorder.add_listener(lambda decision: self.timeouts.add(decision.record.reason))
         if on_event is not None:
             self.recorder.add_listener(lambda decision: on_event(DecisionStored(decision)))
-        self.shadow = ShadowRunner(self.registry, log_level=settings.log_level)
+        self.shadow = ShadowRunner(self.metrics, providers=settings.providers, hang_s=settings.shadow_hang_s, log_level=settings.log_level)
         self._pinned: dict[str, ActiveModel | None] = {}  # cameras' own model versions, loaded at start
         self.stations = {
             station.station_id: Station(

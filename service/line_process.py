@@ -65,6 +65,9 @@ def shadow_report(agreement: Agreement) -> ShadowReport:
         frames=agreement.frames,
         skipped=agreement.skipped,
         errors=agreement.errors,
+        restarts=agreement.restarts,
+        loaded=agreement.loaded,
+        load_error=agreement.load_error,
         agreement=agreement.agreement,
         confusion={a: {s: agreement.matrix.get((a, s), 0) for s in outcomes} for a in outcomes},
         score_correlation=agreement.score_correlation,
@@ -121,9 +124,7 @@ class LineHost:
             case SetThresholds(thresholds, actor, force):
                 return registry.set_thresholds(thresholds, actor=actor, force=force).version
             case SetShadow(version, actor):
-                shadow = registry.set_shadow(version, actor=actor)
-                if version is not None:
-                    self.line.shadow.reset(version)
+                shadow = registry.set_shadow(version, actor=actor, load=self.line.shadow.use)
                 return shadow.version if shadow else None
             case Trigger():
                 return self._trigger()

@@ -115,6 +115,9 @@ class ShadowReport:
     frames: int
     skipped: int
     errors: int
+    restarts: int  # shadow processes ended (crashed or hung) and started again while it scored
+    loaded: bool  # the shadow process holds its session
+    load_error: str | None  # why the shadow process could not load it
     agreement: float | None
     confusion: dict[str, dict[str, int]]
     score_correlation: float | None

@@ -99,6 +99,12 @@ class Metrics:
             "Images not saved to keep the free-disk reserve for the database",
             registry=self.registry,
         )
+        self.shadow_restarts = Counter(
+            "gaikan_shadow_restarts_total",
+            "Shadow scoring processes ended and started again, by reason (crashed, hung)",
+            ["reason"],
+            registry=self.registry,
+        )
 
     def set_active_model(self, version: str | None, *, calibrated: bool = False) -> None:
         self.active_model.clear()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from gaikan.models.package import (
+    Manifest,
     ModelPackage,
     PackageError,
     PackageTooLarge,
@@ -30,7 +31,16 @@ from gaikan.service.storage.model_versions import ModelVersionRow, ModelVersionS
 from gaikan.service.storage.thresholds import ThresholdStore
 from gaikan.service.threshold_sanity import implausible
 
-__all__ = ["ActiveModel", "InvalidPackage", "ModelRegistry", "NoActiveModel", "RuntimeOptions", "UnknownVersion", "VersionConflict"]
+__all__ = [
+    "ActiveModel",
+    "InvalidPackage",
+    "ModelRegistry",
+    "NoActiveModel",
+    "RuntimeOptions",
+    "ShadowCandidate",
+    "UnknownVersion",
+    "VersionConflict",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,17 @@ class ActiveModel:
         return self.model.manifest.calibrated
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowCandidate:
+    """A stored version to score beside the active model: where its package is and the thresholds
+    in force for it. No session: the shadow process loads the package (`service/shadow.py`)."""
+
+    version: str
+    path: str
+    thresholds: Thresholds
+    thresholds_source: Literal["manifest", "override"]
+
+
 class ModelRegistry:
     def __init__(
         self,
@@ -78,7 +99,7 @@ class ModelRegistry:
         self._runtime = runtime
         self._lock = threading.Lock()  # serialises changes; reading `active` needs no lock
         self._active: ActiveModel | None = None
-        self._shadow: ActiveModel | None = None
+        self._shadow: ShadowCandidate | None = None
         self._on_swap = on_swap
         self._limits = limits
 
@@ -87,7 +108,7 @@ class ModelRegistry:
         return self._active
 
     @property
-    def shadow(self) -> ActiveModel | None:
+    def shadow(self) -> ShadowCandidate | None:
         return self._shadow
 
     def versions(self) -> list[ModelVersionRow]:
@@ -102,12 +123,12 @@ class ModelRegistry:
             self._on_swap(active)
         return active
 
-    def _load(self, package: ModelPackage, *, intra_op_threads: int | None = None) -> OnnxModel:
+    def _load(self, package: ModelPackage) -> OnnxModel:
         try:
             return OnnxModel(
                 package,
                 providers=self._runtime.providers,
-                intra_op_threads=self._runtime.intra_op_threads if intra_op_threads is None else intra_op_threads,
+                intra_op_threads=self._runtime.intra_op_threads,
                 inter_op_threads=self._runtime.inter_op_threads,
                 allow_spinning=self._runtime.allow_spinning,
             )
@@ -141,21 +162,25 @@ class ModelRegistry:
         assert row is not None
         return row
 
-    def _load_version(self, version: str, *, intra_op_threads: int | None = None) -> OnnxModel:
+    def _stored(self, version: str) -> tuple[ModelVersionRow, ModelPackage]:
+        """An uploaded version's row and its package, read back and checked (zip, manifest, sha256)."""
         row = self._versions.get(version)
         if row is None:
             raise UnknownVersion(f"no model version {version!r}")
         try:
-            package = read_package(Path(row.path))
+            return row, read_package(Path(row.path))
         except PackageError as error:
             raise InvalidPackage(f"stored package for {version} is damaged: {error}") from error
-        return self._load(package, intra_op_threads=intra_op_threads)
+
+    def _load_version(self, version: str) -> OnnxModel:
+        return self._load(self._stored(version)[1])
+
+    def _thresholds_of(self, version: str, manifest: Manifest) -> tuple[Thresholds, Literal["manifest", "override"]]:
+        override = self._thresholds.get(version)
+        return (override, "override") if override is not None else (manifest.thresholds, "manifest")
 
     def _with_thresholds(self, model: OnnxModel) -> ActiveModel:
-        override = self._thresholds.get(model.version)
-        if override is not None:
-            return ActiveModel(model, override, "override")
-        return ActiveModel(model, model.manifest.thresholds, "manifest")
+        return ActiveModel(model, *self._thresholds_of(model.version, model.manifest))
 
     def load(self, version: str) -> ActiveModel:
         """An uploaded version loaded on its own (with its thresholds), for a camera pinned to it;
@@ -207,11 +232,21 @@ class ModelRegistry:
             self._swap(active)
             return active
 
-    def set_shadow(self, version: str | None, *, actor: str) -> ActiveModel | None:
-        """Score live frames with `version` beside the active model without affecting decisions.
-        The shadow session runs single-threaded so it cannot crowd out the active model."""
+    def set_shadow(
+        self, version: str | None, *, actor: str, load: Callable[[ShadowCandidate | None], None]
+    ) -> ShadowCandidate | None:
+        """Score live frames with `version` beside the active model without affecting decisions
+        (None: stop). Its stored package is checked here (an unknown version or a damaged package
+        is refused and nothing changes), then handed to `load`, which loads it where it scores
+        (the shadow process): this process holds no session of it."""
         with self._lock:
+            candidate = self._shadow_candidate(version) if version else None
+            load(candidate)
             previous = self._shadow.version if self._shadow else None
-            self._shadow = self._with_thresholds(self._load_version(version, intra_op_threads=1)) if version else None
+            self._shadow = candidate
             self._audit.record(actor=actor, action="model.shadow", target=version, old=previous, new=version)
-            return self._shadow
+            return candidate
+
+    def _shadow_candidate(self, version: str) -> ShadowCandidate:
+        row, package = self._stored(version)
+        return ShadowCandidate(version, row.path, *self._thresholds_of(version, package.manifest))

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
         "beside the API, evidence process and other work, one thread costs less CPU per part and decides faster (README, Performance)",
     )
     inter_op_threads: int = Field(default=1, ge=1)
+    shadow_hang_s: float = Field(
+        default=30.0, gt=0, description="A shadow process that answers nothing this long while frames wait is ended and started again"
+    )
     ort_spinning: bool = Field(
         default=False, description="Let idle ONNX Runtime threads spin (lower latency alone on a machine, worse beside the pipeline)"
     )

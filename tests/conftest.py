@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from gaikan.models.synthetic import write_dataset
+
+if TYPE_CHECKING:
+    from gaikan.service.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +47,18 @@ def write_test_line(folder: Path, count: int, *, size: int = 64, seed: int = 5) 
         part = render_part(seed, i, defect, size)
         cv2.imwrite(str(folder / f"{i:04d}_{defect or 'good'}.png"), cv2.cvtColor(part.image, cv2.COLOR_RGB2BGR))
     return folder
+
+
+def replay_settings(
+    root: Path, parts: int, model: Path | None, *, fps: float | None, loop: bool, camera_id: str = "replay", **overrides: Any
+) -> Settings:
+    """Settings of a line keeping its data in `root`/data whose camera replays `parts` test parts
+    (`write_test_line`, in `root`/line) through `model`; `overrides` are further settings."""
+    from gaikan.camera.config import ReplayConfig
+    from gaikan.service.settings import Settings
+
+    camera = ReplayConfig(path=write_test_line(root / "line", parts), fps=fps, loop=loop, camera_id=camera_id)
+    return Settings(data_dir=root / "data", camera=camera, initial_model=model, **overrides)
 
 
 @pytest.fixture(scope="session")

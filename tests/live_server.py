@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -64,3 +66,25 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def interrupt(process: subprocess.Popen[Any], timeout: float) -> int | None:
+    """Ctrl-C `process` and wait for it to end: its exit code, or None when it was still running
+    after `timeout` s (it is killed then)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def wait_decided(client: httpx.Client, count: int, timeout: float = 30.0) -> None:
+    """Wait until the line behind `client` has stored `count` decisions (seq `count` and before)."""
+    wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= count, timeout=timeout)
+
+
+def wait_pictures(client: httpx.Client, count: int) -> None:
+    """Wait until the newest `count` results have their pictures written (the evidence process is behind the decisions)."""
+    wait_for(lambda: all(d["has_image"] for d in client.get("/api/v1/results", params={"limit": count}).json()["items"]))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import zipfile
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import write_test_line
-from tests.live_server import free_port, wait_for
+from tests.live_server import free_port, interrupt, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FOLDERS = ("camera", "models", "service")
@@ -134,12 +133,7 @@ def test_the_installed_service_serves_decisions_and_never_imports_torch(
             assert 'gaikan_decisions_total{decision="' in client.get("/metrics").text
             assert "<html" in client.get("/").text.lower()  # the dashboard files are in the wheel
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        interrupt(server, 60)
     assert report.read_text(encoding="utf-8") == "", "torch was imported by the serving install"
     assert _files(venv) == before, "serving wrote into the installed code (not read-only-root friendly)"
     assert list(run_dir.iterdir()) == [], "serving wrote into its working directory"

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gaikan.camera.config import ReplayConfig
-from gaikan.service.settings import ApiKey, Role, Settings
-from tests.conftest import write_test_line
-from tests.live_server import LiveServer, wait_for
+from gaikan.service.settings import ApiKey, Role
+from tests.conftest import replay_settings
+from tests.live_server import LiveServer, wait_decided, wait_pictures
 
 COUNT = 15  # 6 rejects (scratches and cracks), 9 passes
 OPERATOR = ApiKey(name="olga", key="operator-key-for-tests-0001", role=Role.OPERATOR)
@@ -27,18 +26,20 @@ def key(api_key: ApiKey) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path):
     root = tmp_path_factory.mktemp("recheck")
-    settings = Settings(
-        data_dir=root / "data",
-        camera=ReplayConfig(path=write_test_line(root / "line", COUNT), fps=60, loop=False, camera_id="cam"),
-        initial_model=template_model_file,
+    settings = replay_settings(
+        root,
+        COUNT,
+        template_model_file,
+        fps=60,
+        loop=False,
+        camera_id="cam",
         keep_pass_fraction=1.0,
         api_keys=[OPERATOR, PLC, ENGINEER],
         defect_types={"*": ["scratch", "crack", "spot"]},
     )
     with LiveServer(settings) as live, live.client(key(OPERATOR)) as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
-        # every part's pictures are kept (keep_pass_fraction 1): wait until they are written
-        wait_for(lambda: all(d["has_image"] for d in client.get("/api/v1/results", params={"limit": COUNT}).json()["items"]))
+        wait_decided(client, COUNT)
+        wait_pictures(client, COUNT)  # every part's pictures are kept (keep_pass_fraction 1)
         yield live
 
 

@@ -11,10 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from gaikan.camera.config import ReplayConfig
-from gaikan.service.settings import Settings
-from tests.conftest import write_test_line
-from tests.live_server import LiveServer, wait_for
+from tests.conftest import replay_settings
+from tests.live_server import LiveServer, wait_decided, wait_for
 
 COUNT = 15
 
@@ -22,14 +20,9 @@ COUNT = 15
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path):
     root = tmp_path_factory.mktemp("results")
-    settings = Settings(
-        data_dir=root / "data",
-        camera=ReplayConfig(path=write_test_line(root / "line", COUNT), fps=60, loop=False, camera_id="cam"),
-        initial_model=template_model_file,
-        keep_pass_fraction=0.0,
-    )
+    settings = replay_settings(root, COUNT, template_model_file, fps=60, loop=False, camera_id="cam", keep_pass_fraction=0.0)
     with LiveServer(settings) as live, live.client() as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
+        wait_decided(client, COUNT)
         yield live
 
 

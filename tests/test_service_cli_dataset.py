@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gaikan.camera.config import ReplayConfig
 from gaikan.service.cli import app
 from gaikan.service.line import Stores
-from gaikan.service.settings import Settings
-from tests.conftest import write_test_line
-from tests.live_server import LiveServer, wait_for
+from tests.conftest import replay_settings
+from tests.live_server import LiveServer, wait_decided, wait_pictures
 
 COUNT = 15  # parts 2, 4, 7, 9, 12, 14 are scratches or cracks (rejected); the rest good (passed)
 
@@ -28,16 +26,11 @@ def cli(*args: object):
 def line_data(tmp_path_factory: pytest.TempPathFactory, template_model_file: Path) -> Path:
     """A data directory after a 15-part run where people re-checked every reject and one pass."""
     root = tmp_path_factory.mktemp("line")
-    settings = Settings(
-        data_dir=root / "data",
-        camera=ReplayConfig(path=write_test_line(root / "parts", COUNT), fps=60, loop=False, camera_id="cam"),
-        initial_model=template_model_file,
-        keep_pass_fraction=1.0,
-    )
+    settings = replay_settings(root, COUNT, template_model_file, fps=60, loop=False, camera_id="cam", keep_pass_fraction=1.0)
     with LiveServer(settings) as live, live.client() as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= COUNT)
+        wait_decided(client, COUNT)
+        wait_pictures(client, COUNT)
         items = client.get("/api/v1/results", params={"limit": 100}).json()["items"]
-        wait_for(lambda: all(client.get(f"/api/v1/results/{i['seq']}").json()["has_image"] for i in items))
         by_source = {Path(item["source"]).stem: item for item in items}
         for stem, item in by_source.items():
             if item["decision"] == "reject":

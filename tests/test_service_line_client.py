@@ -14,15 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gaikan.camera.config import ReplayConfig
 from gaikan.service.errors import LineUnavailable, UnknownVersion
 from gaikan.service.line_process import LineHost
 from gaikan.service.line_protocol import Activate, SetThresholds
 from gaikan.service.pipeline import Overflow
 from gaikan.service.settings import Settings
 from gaikan.models.thresholds import Thresholds
-from tests.conftest import LINE_PATTERN, write_test_line
-from tests.live_server import LiveServer, wait_for
+from tests.conftest import LINE_PATTERN, replay_settings
+from tests.live_server import LiveServer, wait_decided, wait_for
 
 
 def _stream(client: httpx.Client, after: int = 0) -> list[dict]:
@@ -34,13 +33,9 @@ def _stream(client: httpx.Client, after: int = 0) -> list[dict]:
 
 
 def test_a_killed_line_process_is_reported_fail_safe_restarted_and_decides_on(tmp_path: Path, template_model_file: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 10), fps=20, loop=True, camera_id="cam"),
-        initial_model=template_model_file,
-    )
+    settings = replay_settings(tmp_path, 10, template_model_file, fps=20, loop=True, camera_id="cam")
     with LiveServer(settings) as server, server.client() as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= 5)
+        wait_decided(client, 5)
         assert client.get("/api/v1/reject/heartbeat").json()["fail_safe"] == []
         pid = server.context.line.snapshot.pid
         os.kill(pid, signal.SIGKILL)
@@ -85,13 +80,9 @@ def test_commands_cross_the_boundary_and_refusals_keep_their_kind(tmp_path: Path
 
 def test_readers_hammering_status_do_not_change_the_decisions(tmp_path: Path, template_model_file: Path) -> None:
     count = 40
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        # Paced like a real line; a reader slowing inspection down would show as timeout rejects.
-        camera=ReplayConfig(path=write_test_line(tmp_path / "line", count), fps=10, loop=False, camera_id="cam"),
-        initial_model=template_model_file,
-        overflow=Overflow.BLOCK,
-        deadline_ms=3000,
+    # Paced like a real line; a reader slowing inspection down would show as timeout rejects.
+    settings = replay_settings(
+        tmp_path, count, template_model_file, fps=10, loop=False, camera_id="cam", overflow=Overflow.BLOCK, deadline_ms=3000
     )
     stop = threading.Event()
     answered = [0]
@@ -130,13 +121,7 @@ def test_a_hung_model_call_is_reported_as_inference_stalled(tmp_path: Path) -> N
 
     good = [render_part(0, i, None, 64).image for i in range(4)]
     model = write_package(template_package(good, version="stall", reject=2.9, stall_gflop=50), tmp_path / "stall.zip")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 2), fps=2, loop=True),
-        initial_model=model,
-        deadline_ms=60_000,
-        inference_stall_ms=200,
-    )
+    settings = replay_settings(tmp_path, 2, model, fps=2, loop=True, deadline_ms=60_000, inference_stall_ms=200)
     host = LineHost(settings, queue.Queue())
     host.start()
     try:

@@ -33,18 +33,10 @@ def test_bad_parameters_are_refused() -> None:
 
 
 def test_a_line_whose_parts_all_miss_the_deadline_reports_timeouts(tmp_path: Path, template_model_file: Path) -> None:
-    from gaikan.camera.config import ReplayConfig
     from gaikan.service.line import Line
-    from gaikan.service.settings import Settings
-    from tests.conftest import write_test_line
+    from tests.conftest import replay_settings
 
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        camera=ReplayConfig(path=write_test_line(tmp_path / "line", 5), fps=20, loop=True),
-        initial_model=template_model_file,
-        deadline_ms=0.01,
-        timeout_alarm_window=10,
-    )
+    settings = replay_settings(tmp_path, 5, template_model_file, fps=20, loop=True, deadline_ms=0.01, timeout_alarm_window=10)
     line = Line(settings)
     line.start()
     try:

@@ -26,7 +26,7 @@ from torch import nn
 
 from gaikan.models.nets.autoencoder import layer_vjp
 from gaikan.models.nets.efficientgan import Generator, _down
-from gaikan.models.nets.layers import ImageInput, MapHead
+from gaikan.models.nets.layers import ImageInput, MapHead, pooling
 
 MAP_SIGMA = 4.0
 ADAM_BETAS = (0.9, 0.999)
@@ -97,7 +97,7 @@ class AnoGanScorer(nn.Module):
     ) -> None:  # fmt: skip
         super().__init__()
         self.input = ImageInput([127.5] * channels, [127.5] * channels, channels_in=channels)
-        self.pool = nn.AvgPool2d(downsample) if downsample > 1 else nn.Identity()
+        self.pool = pooling(downsample)
         self.gan = gan
         self.lam = lam
         self.steps = steps

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gaikan.models.nets.layers import ImageInput, MapHead
+from gaikan.models.nets.layers import ImageInput, MapHead, pooling
 
 SLOPE = 0.2
 MAP_SIGMA = 4.0
@@ -95,7 +95,7 @@ class EfficientGanScorer(nn.Module):
     def __init__(self, gan: EfficientGan, channels: int, height: int, width: int, lam: float, downsample: int) -> None:
         super().__init__()
         self.input = ImageInput([127.5] * channels, [127.5] * channels, channels_in=channels)
-        self.pool = nn.AvgPool2d(downsample) if downsample > 1 else nn.Identity()
+        self.pool = pooling(downsample)
         self.gan = gan
         self.lam = lam
         self.head = MapHead(height, width, MAP_SIGMA, map_stride=downsample)

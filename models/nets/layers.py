@@ -17,6 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def pooling(downsample: int) -> nn.Module:
+    """Average pooling by `downsample`, for a network that works below input resolution (1: none)."""
+    return nn.AvgPool2d(downsample) if downsample > 1 else nn.Identity()
+
+
 class ImageInput(nn.Module):
     """(N, H, W, C) uint8 -> (N, C', H, W) float32, (x - mean) / std per channel.
 

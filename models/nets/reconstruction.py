@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from gaikan.models.nets.autoencoder import ConvAutoencoder
-from gaikan.models.nets.layers import ImageInput, MapHead, ScoreRule
+from gaikan.models.nets.layers import ImageInput, MapHead, ScoreRule, pooling
 from gaikan.models.nets.ssim import SSIMMap
 
 MAP_SIGMA = 4.0
@@ -48,7 +48,7 @@ class ReconstructionScorer(nn.Module):
     ) -> None:  # fmt: skip
         super().__init__()
         self.input = ImageInput([0.0] * channels, [255.0] * channels, channels_in=channels)
-        self.pool = nn.AvgPool2d(downsample) if downsample > 1 else nn.Identity()
+        self.pool = pooling(downsample)
         self.autoencoder = autoencoder
         self.error = error
         self.ssim = SSIMMap(channels) if error == "ssim" else None

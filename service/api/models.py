@@ -79,7 +79,7 @@ def stop_shadow(services: ServicesDep, who: Engineer) -> None:
     "/{version}/shadow",
     response_model=ShadowOut,
     summary="Score live frames with this version beside the active one",
-    responses=error_responses(404, 503),
+    responses=error_responses(404, 422, 503),
 )
 def start_shadow(version: str, services: ServicesDep, who: Engineer) -> ShadowOut:
     return services.shadow.start(version, actor=who.name)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path as PathParam, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gaikan.service.api.csv_download import CSV, csv_responses, download_headers
 from gaikan.service.api.deps import BrowserReader, Reader
 from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 from gaikan.service.api.schemas import INT64_MAX, DecisionOut, IsoDateTime, RecheckOut, utc
@@ -178,7 +179,7 @@ SUMMARY_CSV_COLUMNS = ("group", "key", *TallyOut.model_fields)
     "/recheck/summary.csv",
     summary="The confusion matrix as CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}, **error_responses(422)},
+    responses=csv_responses("CSV", 422),
 )
 def summary_csv(
     rechecks: RechecksDep, _: BrowserReader, since: SinceQuery = None, until: UntilQuery = None, model: ModelQuery = None
@@ -197,6 +198,6 @@ def summary_csv(
     writer.writerow(["note", ESCAPES_NOTE])
     return Response(
         buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="gaikan-recheck-summary.csv"'},
+        media_type=CSV,
+        headers=download_headers("gaikan-recheck-summary.csv"),
     )

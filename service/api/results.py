@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path as PathParam, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
+from gaikan.service.api.csv_download import CSV, csv_responses, download_headers
 from gaikan.service.api.deps import BrowserReader, Reader, ServicesDep
 from gaikan.service.api.errors import AUTH_ERRORS, error_responses
 from gaikan.service.api.recheck import decisions_out
@@ -50,7 +51,7 @@ def list_results(
     "/export.csv",
     summary="Decisions in a time range as CSV (oldest first)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, one decision a row"}, **error_responses(422)},
+    responses=csv_responses("CSV, one decision a row", 422),
 )
 def export_csv(
     services: ServicesDep,
@@ -75,7 +76,7 @@ def export_csv(
             buffer.truncate()
 
     return StreamingResponse(
-        rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="gaikan-results.csv"'}
+        rows(), media_type=CSV, headers=download_headers("gaikan-results.csv")
     )
 
 

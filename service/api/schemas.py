@@ -294,6 +294,9 @@ class ShadowOut(BaseModel):
     frames: int = Field(description="Frames both models scored")
     skipped: int = Field(description="Frames the shadow could not keep up with")
     errors: int
+    restarts: int = Field(description="Times its process crashed or hung and was started again (also gaikan_shadow_restarts_total)")
+    loaded: bool = Field(description="Whether the shadow process has loaded it (it loads in the background after the start)")
+    load_error: str | None = Field(description="Why the shadow process could not load it (its frames then count as errors); null otherwise")
     agreement: float | None = Field(description="Share of frames with the same outcome")
     confusion: dict[str, dict[str, int]] = Field(description="confusion[active outcome][shadow outcome] = frames")
     score_correlation: float | None = Field(description="Pearson correlation of the two models' scores")
