@@ -7,7 +7,9 @@ Three threads run at their own pace:
   queues it (what overflows is counted, never silent);
 - inference (`Inference`, possibly shared by several cameras that use the same model: one
   session, frames micro-batched fairly across the cameras, `service/batcher.py`) scores what is
-  queued with the one model it picked up for the batch, and decides with each camera's thresholds;
+  queued with the one model it picked up for the batch, and hands the scores to its decision
+  thread, which decides with each camera's thresholds and passes the records on while the next
+  `session.run` goes (the interpreter lock is free then);
 - the watchdog rejects any part whose deadline passes before it was decided.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -104,6 +107,18 @@ class Queued:
         return prepare(self.frame.pixels, spec)
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One model call's results, from the inference thread to the decision thread."""
+
+    active: ActiveModel
+    jobs: list[tuple[Pipeline, Frame]]
+    scores: np.ndarray
+    maps: np.ndarray
+    started: float  # monotonic, when the call's preparation began
+    inference_s: float
+
+
 def frames_per_run(model: OnnxModel, available: int) -> int:
     """How many frames go into one `session.run`: what a fixed batch axis says; one on the CPU
     (there a batch costs more per frame than single frames: the demo model 23.5 ms at batch 1,
@@ -145,6 +160,8 @@ class Inference:
         self.batcher: MicroBatcher[Queued] = MicroBatcher(
             name, max_batch=max_batch, captured=lambda item: item.frame.captured_monotonic, score=self._score_batch
         )
+        self._scored: queue.SimpleQueue[Scored | None] = queue.SimpleQueue()
+        self._decider = Worker(f"gaikan-decisions-{name}", self._decide_loop, wake=lambda: self._scored.put(None))
 
     def attach(self, pipeline: Pipeline) -> Lane[Queued]:
         lane = self.batcher.add_lane(pipeline.source.camera_id, pipeline.config.deadline_ms / 1000.0)
@@ -156,14 +173,18 @@ class Inference:
         return self._model()
 
     def start(self) -> None:
+        if not self._decider.alive:
+            self._decider.start()
         self.batcher.start()
 
     def stop(self) -> None:
+        """Score what is queued, decide what was scored, then end both threads."""
         self.batcher.stop()
+        self._decider.stop()  # its stop marker queues behind the last results
 
     @property
     def running(self) -> bool:
-        return self.batcher.running
+        return self.batcher.running and self._decider.alive
 
     def busy_s(self) -> float:
         """How long the model call in progress has been running (0 when none is)."""
@@ -209,17 +230,34 @@ class Inference:
             for pipeline, frame in decided:
                 pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"inference failed: {error}"), active=pipeline.judged_by(active))
             return
-        inference_s = time.monotonic() - started
+        self._scored.put(Scored(active, decided, scores, maps, started, time.monotonic() - started))
+
+    def _decide_loop(self, stop: threading.Event) -> None:
+        while True:
+            scored = self._scored.get()
+            if scored is None:
+                if stop.is_set():  # every result queued before the stop marker was decided
+                    return
+                continue
+            try:
+                self._decide(scored)
+            except Exception as error:  # never let a bug pass a part: reject and carry on
+                log.exception("decision stage failed")
+                for pipeline, frame in scored.jobs:
+                    pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
+
+    def _decide(self, scored: Scored) -> None:
+        active, jobs, started, inference_s = scored.active, scored.jobs, scored.started, scored.inference_s
         self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
         self._metrics.batch_size.labels(model=active.version).observe(len(jobs))
         outcomes: list[Outcome] = []
-        for index, (pipeline, frame) in enumerate(decided):
+        for index, (pipeline, frame) in enumerate(jobs):
             pipeline.counters.batches += 1
             pipeline.counters.last_batch_size = len(jobs)
             judged = pipeline.judged_by(active)
-            score = float(scores[index])
+            score = float(scored.scores[index])
             verdict = decide(score, judged.thresholds)
-            anomaly_map = maps[index]
+            anomaly_map = scored.maps[index]
             if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
                 verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
             outcomes.append(verdict.outcome)
@@ -232,7 +270,7 @@ class Inference:
                 stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(jobs)},
             )
         if self._shadow is not None:
-            self._shadow.submit([frame.pixels for _, frame in decided], outcomes, [float(s) for s in scores])
+            self._shadow.submit([frame.pixels for _, frame in jobs], outcomes, [float(s) for s in scored.scores])
 
 
 class Pipeline:
