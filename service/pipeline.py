@@ -157,6 +157,7 @@ class Inference:
         self._shadow = shadow
         self._owners: dict[int, Pipeline] = {}
         self._started: float | None = None  # monotonic start of the session.run in progress
+        self._run_s_per_frame = 0.0  # recent model call time per frame (moving average)
         self.batcher: MicroBatcher[Queued] = MicroBatcher(
             name, max_batch=max_batch, captured=lambda item: item.frame.captured_monotonic, score=self._score_batch
         )
@@ -197,6 +198,8 @@ class Inference:
             chunk: list[tuple[Pipeline, Queued]] = []
             try:
                 active = self._model()  # one model for the frames of one run; thresholds per camera
+                if self._shed_late(jobs):
+                    continue
                 step = frames_per_run(active.model, len(jobs)) if active is not None else len(jobs)
                 chunk, jobs = jobs[:step], jobs[step:]  # each run's frames decided as soon as it returns
                 self._score(active, chunk)
@@ -206,14 +209,38 @@ class Inference:
                     pipeline._finish_frame(item.frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
                 return
 
+    def _shed_late(self, jobs: list[tuple[Pipeline, Queued]]) -> bool:
+        """Reject now, as timeouts, the frames of the parts that cannot all be scored before their
+        deadline (overload: scoring them would only make them late, and the frames behind them
+        too); True when any was. The views of a part (one part key) go together: a part with one
+        view late is rejected anyway, so its other views are not scored either."""
+        if self._run_s_per_frame <= 0.0:
+            return False
+        now = time.monotonic()
+        done_at: dict[str, float] = {}  # part key -> when its last view here would be scored
+        for index, (_, item) in enumerate(jobs):
+            done_at[part_key(item.frame)] = now + self._run_s_per_frame * (index + 1)
+        late = [
+            (pipeline, item.frame)
+            for pipeline, item in jobs
+            if done_at[part_key(item.frame)] > item.frame.captured_monotonic + pipeline.config.deadline_ms / 1000.0
+        ]
+        for pipeline, frame in late:
+            left_ms = max((frame.captured_monotonic + pipeline.config.deadline_ms / 1000.0 - now) * 1000, 0.0)
+            detail = f"not scored: {left_ms:.0f} ms left before the deadline, its part's model calls take longer"
+            pipeline._finish_frame(frame, fail_safe(Reason.TIMEOUT, detail))
+        return bool(late)
+
     def _run(self, active: ActiveModel, items: list[Queued]) -> tuple[np.ndarray, np.ndarray]:
         spec = active.model.manifest.input
         batch = np.stack([item.input_for(spec) for item in items])
-        self._started = time.monotonic()
+        self._started = started = time.monotonic()
         try:
             result = active.model.run(batch)
         finally:
             self._started = None
+        per_frame = (time.monotonic() - started) / len(items)
+        self._run_s_per_frame = per_frame if self._run_s_per_frame <= 0.0 else 0.8 * self._run_s_per_frame + 0.2 * per_frame
         return result.scores, result.maps
 
     def _score(self, active: ActiveModel | None, jobs: list[tuple[Pipeline, Queued]]) -> None:
