@@ -157,7 +157,7 @@ class Inference:
         self._shadow = shadow
         self._owners: dict[int, Pipeline] = {}
         self._started: float | None = None  # monotonic start of the session.run in progress
-        self._run_s_per_frame = 0.0  # recent model call time per frame (moving average)
+        self._recent_run_s: deque[float] = deque(maxlen=8)  # model call time per frame, last calls
         self.batcher: MicroBatcher[Queued] = MicroBatcher(
             name, max_batch=max_batch, captured=lambda item: item.frame.captured_monotonic, score=self._score_batch
         )
@@ -214,12 +214,13 @@ class Inference:
         deadline (overload: scoring them would only make them late, and the frames behind them
         too); True when any was. The views of a part (one part key) go together: a part with one
         view late is rejected anyway, so its other views are not scored either."""
-        if self._run_s_per_frame <= 0.0:
+        if not self._recent_run_s:
             return False
+        run_s = min(self._recent_run_s)  # the fastest recent call: a stall once does not shed parts that could make it
         now = time.monotonic()
         done_at: dict[str, float] = {}  # part key -> when its last view here would be scored
         for index, (_, item) in enumerate(jobs):
-            done_at[part_key(item.frame)] = now + self._run_s_per_frame * (index + 1)
+            done_at[part_key(item.frame)] = now + run_s * (index + 1)
         late = [
             (pipeline, item.frame)
             for pipeline, item in jobs
@@ -239,8 +240,7 @@ class Inference:
             result = active.model.run(batch)
         finally:
             self._started = None
-        per_frame = (time.monotonic() - started) / len(items)
-        self._run_s_per_frame = per_frame if self._run_s_per_frame <= 0.0 else 0.8 * self._run_s_per_frame + 0.2 * per_frame
+        self._recent_run_s.append((time.monotonic() - started) / len(items))
         return result.scores, result.maps
 
     def _score(self, active: ActiveModel | None, jobs: list[tuple[Pipeline, Queued]]) -> None:
