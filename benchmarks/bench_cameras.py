@@ -100,7 +100,7 @@ def report(label: str, decisions: list, line: Line, offered: int | None) -> floa
     return share
 
 
-def memory_line(count: int, fps: float, seconds: float, model: Path, folder: Path) -> tuple[list, Line, int]:
+def memory_line(count: int, fps: float, seconds: float, model: Path, folder: Path, runtime: dict[str, int]) -> tuple[list, Line, int]:
     frames = large_mono_frames()
     first = time.monotonic() + 1.0  # one trigger for every camera
 
@@ -116,6 +116,7 @@ def memory_line(count: int, fps: float, seconds: float, model: Path, folder: Pat
         keep_pass_fraction=0.0,
         overflow=Overflow.REJECT,  # triggered: every frame is a part; one that cannot queue is a timeout reject
         max_batch=max(4, count),
+        **runtime,
     )
     decisions, line, _ = run(settings, seconds, source)
     # Every trigger is a part: the parts offered in the window are the trigger counts from the
@@ -140,11 +141,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--skip-viky", action="store_true")
+    parser.add_argument("--intra-op-threads", type=int, default=None, help="ONNX Runtime intra-op threads of the line (default: the setting's default)")
     args = parser.parse_args()
     if args.model is None:
         from gaikan.service.demo import shipped_demo_model
 
         args.model = shipped_demo_model()
+    runtime = {"intra_op_threads": args.intra_op_threads} if args.intra_op_threads is not None else {}
     load = os.getloadavg()
     print(f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start; model {args.model.name}")
     model = OnnxModel(read_package(args.model))
@@ -156,7 +159,7 @@ def main() -> None:
     print("| run | parts offered | part decisions | share decided on scores | fused capture→decision p50 / p99 | timeouts | view missing | frames dropped | largest batch |")
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
-        decisions, line, offered = memory_line(4, args.fps, args.seconds, args.model, Path(folder) / "four")
+        decisions, line, offered = memory_line(4, args.fps, args.seconds, args.model, Path(folder) / "four", runtime)
         report(f"4 cameras × {args.fps:g} fps 1920x1200, 1 station of 4 views", decisions, line, offered)
 
         if not args.skip_viky:
@@ -169,6 +172,7 @@ def main() -> None:
                 stations=[station([f"viky{serial}" for serial in range(3)], match="arrival", window_ms=1000 / args.fps / 2)],
                 initial_model=args.model,
                 keep_pass_fraction=0.0,
+                **runtime,
             )
             decisions, line, _ = run(settings, args.seconds)
             fps = [round(p.counters.frames / args.seconds, 1) for p in line.pipelines.values()]
@@ -176,7 +180,7 @@ def main() -> None:
 
         kept = None
         for fps in sorted({1.0, 2.0, 5.0, 10.0, args.fps}):
-            decisions, line, offered = memory_line(8, fps, args.seconds, args.model, Path(folder) / f"eight-{fps:g}")
+            decisions, line, offered = memory_line(8, fps, args.seconds, args.model, Path(folder) / f"eight-{fps:g}", runtime)
             share = report(f"8 cameras × {fps:g} fps 1920x1200, 1 station of 8 views", decisions, line, offered)
             if share < 0.95:
                 below = f"; the last rate that kept up: {kept:g} fps each" if kept else "; no rate tried kept up"

@@ -11,23 +11,28 @@ Prints, as Markdown:
    evidence: end-to-end throughput against N.
 
 Decisions are counted from the stored stream afterwards (by decision time), so measuring reads
-nothing while a phase runs. The readers run in this process on one asyncio loop.
+nothing while a phase runs. The readers run in a process of their own (plain threads on
+`http.client`, several connections), `--reader-niceness` nicer than the server.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import http.client
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -66,7 +71,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    folder: Path, model: Path, line: Path, *, fps: float | None, keep_pass_fraction: float, deadline_ms: float, api_niceness: int | None
+    folder: Path,
+    model: Path,
+    line: Path,
+    *,
+    fps: float | None,
+    keep_pass_fraction: float,
+    deadline_ms: float,
+    api_niceness: int | None,
+    intra_op_threads: int,
 ) -> Iterator[tuple[str, int]]:
     port = free_port()
     config = folder / f"gaikan-{port}.toml"
@@ -76,6 +89,7 @@ def server(
     config.write_text(
         f'port = {port}\ndata_dir = "{folder / f"data-{port}"}"\ninitial_model = "{model}"\n'
         f'keep_pass_fraction = {keep_pass_fraction}\noverflow = "{overflow}"\ndeadline_ms = {deadline_ms}\n{niceness}log_level = "warning"\n'
+        f"intra_op_threads = {intra_op_threads}\n"
         f'[camera]\nkind = "replay"\npath = "{line}"\nloop = true\ncamera_id = "bench"\nfps = {pace}\n'
     )
     log = (folder / f"server-{port}.log").open("wb")
@@ -129,19 +143,16 @@ def server_processes(api: int) -> dict[str, int]:
     return roles
 
 
-def cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """User + system CPU time of a process (or one of its threads) so far."""
-    path = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
     with contextlib.suppress(OSError):
-        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return float("nan")
 
 
-def cpu_snapshot(processes: dict[str, int], reader_thread: int | None) -> dict[str, float]:
-    taken = {role: cpu_seconds(pid) for role, pid in processes.items()}
-    taken["reader client"] = cpu_seconds(os.getpid(), reader_thread) if reader_thread else 0.0
-    return taken
+def cpu_snapshot(processes: dict[str, int]) -> dict[str, float]:
+    return {role: cpu_seconds(pid) for role, pid in processes.items()}
 
 
 @dataclass
@@ -195,74 +206,111 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-async def readers(url: str, seconds: float) -> dict[str, int]:
-    """100 status requests/s, 10 SSE clients and a 100 Hz reject poller, for `seconds`."""
-    answered = {"status": 0, "poll": 0, "sse_events": 0, "errors": 0}
-    end = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
+def _paced(host: str, port: int, path: str, per_s: float, offset_s: float, start: float, end: float, key: str, answered: Counter[str]) -> None:
+    """GET `path` `per_s` times a second on one keep-alive connection from `start + offset_s`; a
+    request that falls behind skips its turn, it does not catch up later."""
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    tick = start + offset_s
+    while True:
+        time.sleep(max(0.0, tick - time.monotonic()))
+        if time.monotonic() >= end:
+            break
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            answered[key if response.status == 200 else "errors"] += 1
+        except (OSError, http.client.HTTPException):
+            answered["errors"] += 1
+            connection.close()  # reconnects on the next request
+        tick = max(tick + 1.0 / per_s, time.monotonic())
+    connection.close()
 
-        async def paced(path: str, per_s: float, key: str, params: dict | None = None) -> None:
-            tick = time.monotonic()
-            while time.monotonic() < end:  # a reader that falls behind skips, it does not catch up later
-                tick = max(tick + 1.0 / per_s, time.monotonic())
-                try:
-                    (await client.get(path, params=params)).raise_for_status()
-                    answered[key] += 1
-                except httpx.HTTPError:
-                    answered["errors"] += 1
-                await asyncio.sleep(max(0.0, tick - time.monotonic()))
 
-        async def sse() -> None:
-            with contextlib.suppress(httpx.HTTPError, asyncio.TimeoutError):
-                async with client.stream("GET", "/api/v1/events", timeout=None) as response:
-                    async for line in response.aiter_lines():
-                        if line.startswith("event: decision"):
-                            answered["sse_events"] += 1
-                        if time.monotonic() >= end:
-                            return
+def _sse(host: str, port: int, end: float, answered: Counter[str]) -> None:
+    """One SSE client: count `decision` events until `end`."""
+    connection = http.client.HTTPConnection(host, port, timeout=max(end - time.monotonic(), 0.1))
+    try:
+        connection.request("GET", "/api/v1/events", headers={"Accept": "text/event-stream"})
+        response = connection.getresponse()
+        while time.monotonic() < end:
+            line = response.readline()
+            if not line:
+                break
+            if line.startswith(b"event: decision"):
+                answered["sse_events"] += 1
+    except (OSError, http.client.HTTPException):
+        pass  # the socket timeout at `end` ends the stream
+    finally:
+        connection.close()
 
-        # 100 status/s as 10 pages polling at 10 Hz each; one PLC polling the stream at 100 Hz.
-        tasks = [paced("/api/v1/status", STATUS_PER_S / 10, "status") for _ in range(10)]
-        tasks.append(paced("/api/v1/reject", POLLS_PER_S, "poll", {"after": 0, "limit": 1}))
-        tasks += [asyncio.wait_for(sse(), seconds) for _ in range(SSE_CLIENTS)]
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return answered
+
+def readers(url: str, seconds: float, niceness: int, parent: Connection) -> None:
+    """The reader client, in its own process `niceness` nicer than the bench: 100 status
+    requests/s (10 pages at 10 Hz), a 100 Hz reject poller (as 10 connections at 10 Hz, so one slow
+    answer does not cost the next turns) and 10 SSE clients, for `seconds`; plain threads on
+    `http.client` (a few hundred microseconds of CPU per request). Starts when the parent says go
+    (once this process is up), then sends the answers and its CPU seconds back."""
+    os.nice(niceness)
+    parent.send("ready")
+    parent.recv()
+    cpu_at_go = time.process_time()
+    parsed = urlsplit(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+    start = time.monotonic() + 0.2
+    end = start + seconds
+    pollers = 10
+    counts: list[Counter[str]] = []  # one per thread: no lost increments between threads
+
+    def counter() -> Counter[str]:
+        counts.append(Counter())
+        return counts[-1]
+
+    status, poll = "/api/v1/status", "/api/v1/reject?after=0&limit=1"
+    threads = [
+        threading.Thread(target=_paced, args=(host, port, status, STATUS_PER_S / 10, i / STATUS_PER_S, start, end, "status", counter()))
+        for i in range(10)
+    ]
+    threads += [
+        threading.Thread(target=_paced, args=(host, port, poll, POLLS_PER_S / pollers, i / POLLS_PER_S, start, end, "poll", counter()))
+        for i in range(pollers)
+    ]
+    threads += [threading.Thread(target=_sse, args=(host, port, end, counter())) for _ in range(SSE_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answered: Counter[str] = Counter({"status": 0, "poll": 0, "sse_events": 0, "errors": 0})
+    for count in counts:
+        answered.update(count)
+    parent.send((dict(answered), time.process_time() - cpu_at_go))
 
 
 def run_phase(
     url: str, seconds: float, with_readers: bool, processes: dict[str, int], reader_niceness: int
 ) -> tuple[float, float, int, dict[str, int], dict[str, float]]:
     """One measured phase: its window, camera drops, reader answers and each process's CPU seconds.
-    The readers run on their own thread at `reader_niceness` (Linux schedules threads one by
-    one): in the field they run on other machines, here they share the line's cores."""
+    The readers run in their own process `reader_niceness` nicer than the bench: in the field they
+    run on other machines, here they share the line's cores."""
     dropped_before = camera_dropped(url)
     answered: dict[str, int] = {}
+    reader_cpu = 0.0
     if not with_readers:
-        before, since = cpu_snapshot(processes, None), time.time()
+        before, since = cpu_snapshot(processes), time.time()
         time.sleep(seconds)
-        until, after = time.time(), cpu_snapshot(processes, None)
     else:
-        ready, go = threading.Event(), threading.Event()
-        thread_id: list[int] = []
-
-        def client() -> None:
-            thread_id.append(threading.get_native_id())
-            os.setpriority(os.PRIO_PROCESS, thread_id[0], min(os.getpriority(os.PRIO_PROCESS, 0) + reader_niceness, 19))
-            ready.set()
-            go.wait()
-            answered.update(asyncio.run(readers(url, seconds)))
-
-        thread = threading.Thread(target=client, name="bench-readers")
-        thread.start()
-        ready.wait()
-        before, since = cpu_snapshot(processes, thread_id[0]), time.time()
-        go.set()
-        while thread.is_alive():
-            after = cpu_snapshot(processes, thread_id[0])  # the thread's CPU is gone once it ends
-            thread.join(0.2)
-        until = time.time()
+        context = multiprocessing.get_context("spawn")
+        here, there = context.Pipe()
+        client = context.Process(target=readers, args=(url, seconds, reader_niceness, there), name="bench-readers")
+        client.start()
+        here.recv()  # up and imported
+        before, since = cpu_snapshot(processes), time.time()
+        here.send("go")
+        answered, reader_cpu = here.recv()
+        client.join()
+    until, after = time.time(), cpu_snapshot(processes)
     cpu = {role: after[role] - before[role] for role in after}
+    cpu["reader client"] = reader_cpu
     return since, until, camera_dropped(url) - dropped_before, answered, cpu
 
 
@@ -292,9 +340,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--api-niceness", type=int, default=None, help="the server's api_niceness setting (default: its own default)")
     parser.add_argument(
-        "--reader-niceness", type=int, default=10, help="how much nicer than the server the bench's reader client runs (0: as nice)"
+        "--reader-niceness", type=int, default=10, help="how much nicer than the server the bench's reader client process runs (0: as nice)"
     )
     parser.add_argument("--phases", choices=("all", "readers", "full"), default="all", help="which measurements to run")
+    parser.add_argument(
+        "--intra-op-threads", type=int, default=None, help="ONNX Runtime intra-op threads of the line and the bare session (default: the setting's default)"
+    )
     args = parser.parse_args()
     model = args.model or shipped_demo_model()
     api_niceness = args.api_niceness if args.api_niceness is not None else Settings.model_fields["api_niceness"].default
@@ -302,21 +353,22 @@ def main() -> None:
         folder = Path(tmp)
         line = ensure_demo_line(folder / "demo")
         images = [read_image(path) for path in list_images(line)]
-        threads = Settings.model_fields["intra_op_threads"].default  # the bare session runs as the line's does
+        default_threads = Settings.model_fields["intra_op_threads"].default
+        threads = args.intra_op_threads if args.intra_op_threads is not None else default_threads  # the bare session runs as the line does
         bare = bare_fps(model, images, args.seconds / 2, threads)
         all_cores = bare_fps(model, images, args.seconds / 2, 0)
         camera_fps = round(0.6 * bare, 1)
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; model {model.name}; "
-            f"{len(images)} demo frames; api_niceness {api_niceness}; the reader client runs in this process "
+            f"{len(images)} demo frames; api_niceness {api_niceness}; the reader client runs in its own process "
             f"on the same cores, {args.reader_niceness} nicer than the server (in the field readers are other machines)\n"
         )
         print(
-            f"bare session (preprocess + run, batch 1, {threads} intra-op thread(s) as the line's default): **{bare:.1f} fps** "
+            f"bare session (preprocess + run, batch 1, {threads} intra-op thread(s) as the line's): **{bare:.1f} fps** "
             f"(all cores: {all_cores:.1f} fps); camera at 60 %: {camera_fps} fps\n"
         )
         results: list[tuple[str, Phase]] = []
-        common = {"api_niceness": args.api_niceness}
+        common = {"api_niceness": args.api_niceness, "intra_op_threads": threads}
         if args.phases in ("all", "readers"):
             with server(folder, model, line, fps=camera_fps, keep_pass_fraction=0.0, deadline_ms=1000, **common) as (url, pid):
                 time.sleep(args.warmup)

@@ -2,10 +2,14 @@
 (the recorder, or the station that fuses the views of a part).
 
 Three threads run at their own pace:
-- acquisition reads the camera and queues frames (what overflows is counted, never silent);
+- acquisition reads the camera, prepares each frame for the active model's input (resize, colour:
+  OpenCV releases the interpreter lock, so this runs beside `session.run` on another core) and
+  queues it (what overflows is counted, never silent);
 - inference (`Inference`, possibly shared by several cameras that use the same model: one
   session, frames micro-batched fairly across the cameras, `service/batcher.py`) scores what is
-  queued with the one model it picked up for the batch, and decides with each camera's thresholds;
+  queued with the one model it picked up for the batch, and hands the scores to its decision
+  thread, which decides with each camera's thresholds and passes the records on while the next
+  `session.run` goes (the interpreter lock is free then);
 - the watchdog rejects any part whose deadline passes before it was decided.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -23,7 +28,9 @@ import numpy as np
 
 from gaikan.camera.frame import Frame
 from gaikan.camera.source import FrameSource, FramesLost
-from gaikan.models.preprocess import prepare_batch
+from gaikan.models.package import InputSpec
+from gaikan.models.preprocess import prepare
+from gaikan.models.runtime import OnnxModel
 from gaikan.models.thresholds import Thresholds
 from gaikan.service.batcher import Lane, MicroBatcher, Picked
 from gaikan.service.decision import Outcome, Reason, Verdict, decide, fail_safe
@@ -84,6 +91,46 @@ class PipelineCounters:
         return len(recent) / window_s
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A frame waiting for inference, with its pixels prepared for the input `spec` of the model
+    that was active when it was queued (None: not prepared; inference prepares it)."""
+
+    frame: Frame
+    spec: InputSpec | None = None
+    prepared: np.ndarray | None = None
+
+    def input_for(self, spec: InputSpec) -> np.ndarray:
+        """The frame as `spec`'s input: prepared again if the active model's input changed since."""
+        if self.prepared is not None and self.spec == spec:
+            return self.prepared
+        return prepare(self.frame.pixels, spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One model call's results, from the inference thread to the decision thread."""
+
+    active: ActiveModel
+    jobs: list[tuple[Pipeline, Frame]]
+    scores: np.ndarray
+    maps: np.ndarray
+    started: float  # monotonic, when the call's preparation began
+    inference_s: float
+
+
+def frames_per_run(model: OnnxModel, available: int) -> int:
+    """How many frames go into one `session.run`: what a fixed batch axis says; one on the CPU
+    (there a batch costs more per frame than single frames: the demo model 23.5 ms at batch 1,
+    32 ms at batch 4 per frame, one intra-op thread); else all (an accelerator amortises the call)."""
+    fixed = model.session.get_inputs()[0].shape[0]
+    if isinstance(fixed, int) and fixed > 0:
+        return fixed
+    if model.session.get_providers() == ["CPUExecutionProvider"]:
+        return 1
+    return available
+
+
 def part_key(frame: Frame) -> str:
     """Which part a frame shows, for matching the views of a station: the part id a source
     reports (`metadata["part_id"]`), else the frame number (cameras on one trigger count alike)."""
@@ -110,11 +157,14 @@ class Inference:
         self._shadow = shadow
         self._owners: dict[int, Pipeline] = {}
         self._started: float | None = None  # monotonic start of the session.run in progress
-        self.batcher: MicroBatcher[Frame] = MicroBatcher(
-            name, max_batch=max_batch, captured=lambda frame: frame.captured_monotonic, score=self._score_batch
+        self._recent_run_s: deque[float] = deque(maxlen=8)  # model call time per frame, last calls
+        self.batcher: MicroBatcher[Queued] = MicroBatcher(
+            name, max_batch=max_batch, captured=lambda item: item.frame.captured_monotonic, score=self._score_batch
         )
+        self._scored: queue.SimpleQueue[Scored | None] = queue.SimpleQueue()
+        self._decider = Worker(f"gaikan-decisions-{name}", self._decide_loop, wake=lambda: self._scored.put(None))
 
-    def attach(self, pipeline: Pipeline) -> Lane[Frame]:
+    def attach(self, pipeline: Pipeline) -> Lane[Queued]:
         lane = self.batcher.add_lane(pipeline.source.camera_id, pipeline.config.deadline_ms / 1000.0)
         self._owners[id(lane)] = pipeline
         return lane
@@ -124,73 +174,117 @@ class Inference:
         return self._model()
 
     def start(self) -> None:
+        if not self._decider.alive:
+            self._decider.start()
         self.batcher.start()
 
     def stop(self) -> None:
+        """Score what is queued, decide what was scored, then end both threads."""
         self.batcher.stop()
+        self._decider.stop()  # its stop marker queues behind the last results
 
     @property
     def running(self) -> bool:
-        return self.batcher.running
+        return self.batcher.running and self._decider.alive
 
     def busy_s(self) -> float:
         """How long the model call in progress has been running (0 when none is)."""
         started = self._started
         return 0.0 if started is None else time.monotonic() - started
 
-    def _score_batch(self, picked: list[Picked[Frame]]) -> None:
-        jobs = [(self._owners[id(lane)], frame) for lane, frame in picked]
-        jobs = [(pipeline, frame) for pipeline, frame in jobs if pipeline.is_pending(frame)]
-        if not jobs:
-            return
-        try:
-            self._score(jobs)
-        except Exception as error:  # never let a bug pass a part: reject and carry on
-            log.exception("inference stage failed")
-            for pipeline, frame in jobs:
-                pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
+    def _score_batch(self, picked: list[Picked[Queued]]) -> None:
+        jobs = [(self._owners[id(lane)], item) for lane, item in picked]
+        while jobs := [(pipeline, item) for pipeline, item in jobs if pipeline.is_pending(item.frame)]:  # not decided meanwhile
+            chunk: list[tuple[Pipeline, Queued]] = []
+            try:
+                active = self._model()  # one model for the frames of one run; thresholds per camera
+                if self._shed_late(jobs):
+                    continue
+                step = frames_per_run(active.model, len(jobs)) if active is not None else len(jobs)
+                chunk, jobs = jobs[:step], jobs[step:]  # each run's frames decided as soon as it returns
+                self._score(active, chunk)
+            except Exception as error:  # never let a bug pass a part: reject and carry on
+                log.exception("inference stage failed")
+                for pipeline, item in [*chunk, *jobs]:
+                    pipeline._finish_frame(item.frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
+                return
 
-    def _run(self, active: ActiveModel, frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
-        batch = prepare_batch([frame.pixels for frame in frames], active.model.manifest.input)
-        fixed = active.model.session.get_inputs()[0].shape[0]
-        step = fixed if isinstance(fixed, int) and fixed > 0 else len(frames)  # a fixed batch axis: frame by frame
-        scores, maps = [], []
-        self._started = time.monotonic()
+    def _shed_late(self, jobs: list[tuple[Pipeline, Queued]]) -> bool:
+        """Reject now, as timeouts, the frames of the parts that cannot all be scored before their
+        deadline (overload: scoring them would only make them late, and the frames behind them
+        too); True when any was. The views of a part (one part key) go together: a part with one
+        view late is rejected anyway, so its other views are not scored either."""
+        if not self._recent_run_s:
+            return False
+        run_s = min(self._recent_run_s)  # the fastest recent call: a stall once does not shed parts that could make it
+        now = time.monotonic()
+        done_at: dict[str, float] = {}  # part key -> when its last view here would be scored
+        for index, (_, item) in enumerate(jobs):
+            done_at[part_key(item.frame)] = now + run_s * (index + 1)
+        late = [
+            (pipeline, item.frame)
+            for pipeline, item in jobs
+            if done_at[part_key(item.frame)] > item.frame.captured_monotonic + pipeline.config.deadline_ms / 1000.0
+        ]
+        for pipeline, frame in late:
+            left_ms = max((frame.captured_monotonic + pipeline.config.deadline_ms / 1000.0 - now) * 1000, 0.0)
+            detail = f"not scored: {left_ms:.0f} ms left before the deadline, its part's model calls take longer"
+            pipeline._finish_frame(frame, fail_safe(Reason.TIMEOUT, detail))
+        return bool(late)
+
+    def _run(self, active: ActiveModel, items: list[Queued]) -> tuple[np.ndarray, np.ndarray]:
+        spec = active.model.manifest.input
+        batch = np.stack([item.input_for(spec) for item in items])
+        self._started = started = time.monotonic()
         try:
-            for start in range(0, len(frames), step):
-                result = active.model.run(batch[start : start + step])
-                scores.append(result.scores)
-                maps.append(result.maps)
+            result = active.model.run(batch)
         finally:
             self._started = None
-        return np.concatenate(scores), np.concatenate(maps)
+        self._recent_run_s.append((time.monotonic() - started) / len(items))
+        return result.scores, result.maps
 
-    def _score(self, jobs: list[tuple[Pipeline, Frame]]) -> None:
-        active = self._model()  # one model for the whole batch; thresholds per camera
+    def _score(self, active: ActiveModel | None, jobs: list[tuple[Pipeline, Queued]]) -> None:
         started = time.monotonic()
-        frames = [frame for _, frame in jobs]
+        decided = [(pipeline, item.frame) for pipeline, item in jobs]
         if active is None:
-            for pipeline, frame in jobs:
+            for pipeline, frame in decided:
                 pipeline._finish_frame(frame, fail_safe(Reason.NO_MODEL, "no active model"))
             return
         try:
-            scores, maps = self._run(active, frames)
+            scores, maps = self._run(active, [item for _, item in jobs])
         except Exception as error:
             log.exception("inference failed with model %s", active.version)
-            for pipeline, frame in jobs:
+            for pipeline, frame in decided:
                 pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"inference failed: {error}"), active=pipeline.judged_by(active))
             return
-        inference_s = time.monotonic() - started
+        self._scored.put(Scored(active, decided, scores, maps, started, time.monotonic() - started))
+
+    def _decide_loop(self, stop: threading.Event) -> None:
+        while True:
+            scored = self._scored.get()
+            if scored is None:
+                if stop.is_set():  # every result queued before the stop marker was decided
+                    return
+                continue
+            try:
+                self._decide(scored)
+            except Exception as error:  # never let a bug pass a part: reject and carry on
+                log.exception("decision stage failed")
+                for pipeline, frame in scored.jobs:
+                    pipeline._finish_frame(frame, fail_safe(Reason.ERROR, f"pipeline error: {error}"))
+
+    def _decide(self, scored: Scored) -> None:
+        active, jobs, started, inference_s = scored.active, scored.jobs, scored.started, scored.inference_s
         self._metrics.stage_latency.labels(stage="inference").observe(inference_s)
-        self._metrics.batch_size.labels(model=active.version).observe(len(frames))
+        self._metrics.batch_size.labels(model=active.version).observe(len(jobs))
         outcomes: list[Outcome] = []
         for index, (pipeline, frame) in enumerate(jobs):
             pipeline.counters.batches += 1
-            pipeline.counters.last_batch_size = len(frames)
+            pipeline.counters.last_batch_size = len(jobs)
             judged = pipeline.judged_by(active)
-            score = float(scores[index])
+            score = float(scored.scores[index])
             verdict = decide(score, judged.thresholds)
-            anomaly_map = maps[index]
+            anomaly_map = scored.maps[index]
             if verdict.reason is Reason.SCORE and not np.all(np.isfinite(anomaly_map)):
                 verdict = fail_safe(Reason.ERROR, "model returned a non-finite anomaly map")
             outcomes.append(verdict.outcome)
@@ -200,10 +294,10 @@ class Inference:
                 active=judged,
                 score=score,
                 anomaly_map=anomaly_map,
-                stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(frames)},
+                stages={"queue_ms": (started - frame.captured_monotonic) * 1000, "inference_ms": inference_s * 1000, "batch": len(jobs)},
             )
         if self._shadow is not None:
-            self._shadow.submit([f.pixels for f in frames], outcomes, [float(s) for s in scores])
+            self._shadow.submit([frame.pixels for _, frame in jobs], outcomes, [float(s) for s in scored.scores])
 
 
 class Pipeline:
@@ -235,7 +329,7 @@ class Pipeline:
             source.camera_id, lambda: registry.active, metrics, max_batch=config.max_batch, shadow=shadow
         )
         self._lane = self.inference.attach(self)
-        self._queue: deque[Frame] = self._lane.queue
+        self._queue: deque[Queued] = self._lane.queue
         self._queue_lock = self.inference.batcher.condition
         self._tracker = PartTracker()
         self._stop = threading.Event()
@@ -395,24 +489,41 @@ class Pipeline:
             source=frame.metadata.get("source"),
             part_key=part_key(frame),
         )
+        # This thread is the lane's only producer: the queue can only shrink while the lock is
+        # released to prepare the frame, so what is decided about room here still holds after.
         with self._queue_lock:
             if len(self._queue) >= self.config.queue_size:
                 if self.config.overflow is Overflow.BLOCK:
                     while len(self._queue) >= self.config.queue_size and not self._stop.is_set():
                         self._queue_lock.wait(0.1)
-                elif self.config.overflow is Overflow.DROP_OLDEST:
-                    dropped = self._queue.popleft()
-                    self._tracker.claim(dropped.frame_id)  # a dropped free-run frame is not a part
-                    self.counters.dropped += 1
-                    self._metrics.drops.labels(camera=dropped.camera_id).inc()
-                else:
+                elif self.config.overflow is Overflow.REJECT:
                     self._emit_part(part, fail_safe(Reason.TIMEOUT, "inference queue full: part could not be inspected in time"))
                     return
+        queued = self._prepared(frame)
+        with self._queue_lock:
+            if len(self._queue) >= self.config.queue_size and self.config.overflow is Overflow.DROP_OLDEST:
+                dropped = self._queue.popleft().frame
+                self._tracker.claim(dropped.frame_id)  # a dropped free-run frame is not a part
+                self.counters.dropped += 1
+                self._metrics.drops.labels(camera=dropped.camera_id).inc()
             self._tracker.register(part)
-            self._queue.append(frame)
+            self._queue.append(queued)
             self._metrics.queue_depth.set(self.inference.batcher.queued())
             self._metrics.camera_queue_depth.labels(camera=self.source.camera_id).set(len(self._queue))
             self._queue_lock.notify_all()
+
+    def _prepared(self, frame: Frame) -> Queued:
+        """The frame prepared for the active model's input, on this (acquisition) thread; a frame
+        that cannot be prepared is queued as it is, and fails (fail-safe) at inference."""
+        active = self.inference.model
+        if active is None:
+            return Queued(frame)
+        spec = active.model.manifest.input
+        try:
+            return Queued(frame, spec, prepare(frame.pixels, spec))
+        except Exception:
+            log.debug("camera %s: frame %s not prepared ahead", frame.camera_id, frame.frame_id, exc_info=True)
+            return Queued(frame)
 
     def _finish_frame(
         self,

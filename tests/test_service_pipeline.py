@@ -124,3 +124,41 @@ def test_an_opencv_video_file_runs_through_the_line(tmp_path: Path, template_mod
     outcomes = [d.record.decision.value for d in _all(line)]
     expected = ["pass" if LINE_PATTERN[i % len(LINE_PATTERN)] is None else "reject" for i in range(10)]
     assert outcomes == expected
+
+
+def test_frames_queued_for_one_input_size_are_prepared_again_after_a_hot_swap_to_another(tmp_path: Path) -> None:
+    """Acquisition prepares each frame for the active model's input as it queues it; frames still
+    queued when a model of another input size becomes active are prepared again for it."""
+    from gaikan.models.package import package_bytes
+
+    good = [render_part(0, i, None, 64).image for i in range(8)]
+    slow = write_package(template_package(good, version="slow64", reject=2.9, slow_gflop=1), tmp_path / "slow.zip")
+    settings = _settings(tmp_path, slow, count=16, fps=None, max_batch=1, queue_size=8, deadline_ms=60_000, overflow=Overflow.BLOCK)
+    with running(settings) as line:
+        line.registry.upload(package_bytes(template_package(good, version="small32", size=32, reject=2.9)), actor="test")
+        wait_for(lambda: line.pipeline.queue_depth >= 4, timeout=30)  # frames waiting, prepared at 64 px
+        line.registry.activate("small32", actor="test")
+        queued_before_swap = line.pipeline.counters.frames
+        wait_for(lambda: len(_all(line)) >= 16, timeout=60)
+    decisions = _all(line)
+    assert Counter(d.record.reason.value for d in decisions) == Counter({"score": 16})
+    swapped = sorted(int(d.record.frame_id.split(":")[1]) for d in decisions if d.record.model_version == "small32")
+    assert swapped and swapped[0] < queued_before_swap, "frames queued for the 64 px model were scored by the 32 px one"
+
+
+def test_under_overload_parts_that_cannot_be_scored_in_time_are_rejected_without_scoring(tmp_path: Path) -> None:
+    """Frames queued deeper than the deadline allows are rejected as timeouts before the model
+    call instead of after it: each frame decided once, the model called only for the others.
+    (~12 GFLOP per frame: tens of ms even on a fast idle CPU; the head of an 8-deep queue has
+    waited 8 calls when it is picked, past the 200 ms deadline once its own call is added.)"""
+    slow = template_package([render_part(0, i, None, 64).image for i in range(8)], version="slow", reject=2.9, slow_gflop=12)
+    model = write_package(slow, tmp_path / "slow.zip")
+    settings = _settings(tmp_path, model, count=16, fps=None, max_batch=1, queue_size=8, deadline_ms=200, overflow=Overflow.BLOCK)
+    with running(settings) as line:
+        wait_for(lambda: len(_all(line)) >= 16, timeout=60)
+        scored_by_model = line.pipeline.counters.batches
+    decisions = _all(line)
+    assert Counter(d.record.frame_id for d in decisions) == Counter({f"replay:{i}:{line.run_id}": 1 for i in range(16)})
+    shed = [d.record for d in decisions if d.record.detail and d.record.detail.startswith("not scored")]
+    assert shed and all(r.reason.value == "timeout" and r.decision.value == "reject" and r.model_version is None for r in shed)
+    assert scored_by_model + len(shed) <= 16  # a rejected frame never reached the model
