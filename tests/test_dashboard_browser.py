@@ -487,6 +487,10 @@ def test_shadow_mode_shows_the_agreement_of_a_candidate(server: LiveServer, tab:
         assert report["frames"] >= int(page.inner_text(compared)) >= 3
         assert page.inner_text("#agreement-body [data-field=agreement] dd").endswith("%")
         assert page.locator("#agreement-body table[data-field=confusion] tbody tr").count() >= 1
+        # the shadow process's health is shown in words, not as the report's raw field names
+        assert page.inner_text("#agreement-body [data-field=loaded] dd") == "yes"
+        assert page.inner_text("#agreement-body [data-field=restarts] dd") == str(report["restarts"])
+        assert page.inner_text("#agreement-body [data-field=restarts] dt") != "restarts"
         page.click("#models-body tr[data-version='t2'] [data-action=shadow-stop]")
         page.wait_for_selector("#models-body tr[data-version='t2'] [data-action=shadow]")
         assert page.is_hidden("#agreement")

@@ -215,7 +215,8 @@ export class ModelsPanel {
           ]),
         );
       } else {
-        pairs.push(el('div', { dataset: { field: name } }, [el('dt', { text: label }), el('dd', { text: format(value, name) })]));
+        const failed = name === 'load_error' && value; // the shadow process could not load the candidate
+        pairs.push(el('div', { dataset: { field: name } }, [el('dt', { text: label }), el('dd', { text: format(value, name), class: failed ? 'message error' : null })]));
       }
     }
     return el('div', {}, [el('dl', { class: 'pairs' }, pairs), ...tables]);
