@@ -94,4 +94,4 @@ def test_every_status_code_an_operation_answers_is_documented(client: httpx.Clie
     assert {"401", "403", "409", "413", "422"} <= set(operations[("POST", "/api/v1/models")]["responses"])
     assert {"409", "422"} <= set(operations[("PUT", "/api/v1/thresholds")]["responses"])
     query_key = [op for op in operations.values() if {"APIKeyQuery": []} in op.get("security", [])]
-    assert {op["operationId"].split("_api")[0] for op in query_key} == {"export_csv", "summary_csv", "get_image", "get_heatmap", "events"}
+    assert {op["operationId"].split("_api")[0] for op in query_key} == {"export_csv", "summary_csv", "get_image", "get_heatmap", "get_view_image", "get_view_heatmap", "events"}

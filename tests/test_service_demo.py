@@ -28,7 +28,7 @@ def _run_demo(data_dir: Path, port: int, log: Path, modbus_port: int = 0, opcua_
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    code = interrupt(process, 30)
+    code = interrupt(process, 45)  # the line process gets 30 s to write what is queued (evidence drain)
     assert code is not None, "Ctrl-C did not stop the demo within 30 s\n" + log.read_text()[-3000:]
     assert code == 0, log.read_text()[-3000:]
 
