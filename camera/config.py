@@ -40,11 +40,14 @@ class ReplayConfig(BaseModel):
     path: Path
     fps: Pace = Field(default=10.0, gt=0, description='Delivery rate; "unpaced" (or null) = as fast as the pipeline takes')
     loop: bool = True
+    cache_mb: float = Field(
+        default=256.0, ge=0, description="A looping folder keeps this many MiB of decoded frames (0: decode every frame each time)"
+    )
 
     def open(self) -> FrameSource:
         from gaikan.camera.replay import ReplaySource
 
-        return ReplaySource(self.path, camera_id=self.camera_id, fps=self.fps, loop=self.loop)
+        return ReplaySource(self.path, camera_id=self.camera_id, fps=self.fps, loop=self.loop, cache_mb=self.cache_mb)
 
 
 class LiveSourceConfig(BaseModel):

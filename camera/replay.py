@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gaikan.camera.frame import Frame
+from gaikan.camera.frame import Frame, PixelFormat
 from gaikan.camera.pixel_formats import from_opencv_image
 from gaikan.camera.source import CameraState, CameraStats, FramesLost
 
@@ -29,6 +29,10 @@ class ReplaySource:
     `read` raises EOFError once everything was delivered. Frame numbers keep increasing
     across loops. The file a frame came from is in `frame.metadata["source"]`; an image that
     cannot be read is reported as `FramesLost` and skipped.
+
+    A looping folder keeps its decoded frames (read-only, up to `cache_mb` MiB; the rest are
+    decoded each time they come round), so a replayed line costs what a real camera's frames
+    cost the line (none of them is decoded), not a PNG decode per frame.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class ReplaySource:
         camera_id: str = "replay",
         fps: float | None = 10.0,
         loop: bool = True,
+        cache_mb: float = 256.0,
     ) -> None:
         if fps is not None and fps <= 0:
             raise ValueError("fps must be positive (or None for as fast as possible)")
@@ -51,6 +56,9 @@ class ReplaySource:
         self._video: cv2.VideoCapture | None = None
         self._index = 0
         self._next_due = 0.0
+        self._cache_bytes = int(cache_mb * 2**20) if loop else 0
+        self._decoded: dict[int, tuple[np.ndarray, PixelFormat]] = {}  # file index -> (pixels, pixel format)
+        self._cached_bytes = 0
 
     @property
     def state(self) -> CameraState:
@@ -71,6 +79,7 @@ class ReplaySource:
         else:
             raise FileNotFoundError(f"replay path does not exist: {self._path}")
         self._index = 0
+        self._decoded, self._cached_bytes = {}, 0  # the folder may have changed since
         self._next_due = time.monotonic()
         self._state = CameraState.RUNNING
 
@@ -103,8 +112,7 @@ class ReplaySource:
             # Pace from the schedule, not from now, so the average rate holds; but never
             # build up a burst after a stall.
             self._next_due = max(self._next_due + 1.0 / self._fps, time.monotonic() - 1.0 / self._fps)
-        image, source_name = self._next_image()
-        pixels, pixel_format = from_opencv_image(image)
+        pixels, pixel_format, source_name = self._next_pixels()
         now_wall, now_mono = time.time(), time.monotonic()
         frame = Frame(
             pixels=pixels,
@@ -117,6 +125,30 @@ class ReplaySource:
         )
         self._stats.frames += 1
         return frame
+
+    def _next_pixels(self) -> tuple[np.ndarray, PixelFormat, str]:
+        """The next frame's pixels, pixel format and source name (from the cache when kept)."""
+        if self._video is not None:
+            image, source_name = self._next_image()
+            return (*from_opencv_image(image), source_name)
+        if self._index >= len(self._files):
+            if not self._loop:
+                self._end()
+            self._index = 0
+        index = self._index
+        name = self._files[index].relative_to(self._path).as_posix()
+        cached = self._decoded.get(index)
+        if cached is not None:
+            self._index += 1
+            return cached[0], cached[1], name
+        image, _ = self._next_image()
+        pixels, pixel_format = from_opencv_image(image)
+        if pixels.nbytes + self._cached_bytes <= self._cache_bytes:
+            pixels = np.ascontiguousarray(pixels)
+            pixels.flags.writeable = False  # shared by every loop's frame: nobody may draw on it
+            self._decoded[index] = (pixels, pixel_format)
+            self._cached_bytes += pixels.nbytes
+        return pixels, pixel_format, name
 
     def _next_image(self) -> tuple[np.ndarray, str]:
         if self._video is not None:

@@ -49,6 +49,28 @@ def test_a_folder_plays_in_name_order_and_loops_with_increasing_numbers(folder: 
     assert [int(f.pixels[0, 0, 0]) for f in frames[:3]] == list(LEVELS)  # red first
 
 
+def test_a_looping_folder_is_decoded_once_within_its_cache_and_its_frames_are_read_only(folder: Path) -> None:
+    """A replayed line costs the line what a real camera's frames cost (no decode per frame), and
+    the memory it keeps is bounded by `cache_mb`: past the budget, frames are decoded each time."""
+    cached = open_source(ReplayConfig(path=folder, fps=None, loop=True))
+    uncached = open_source(ReplayConfig(path=folder, fps=None, loop=True, cache_mb=0))
+    cached.start()
+    uncached.start()
+    first = [cached.read(1.0) for _ in range(3)] + [uncached.read(1.0) for _ in range(3)]
+    for path in folder.rglob("*.png"):  # the files change on disk: only frames not kept show it
+        cv2.imwrite(str(path), np.zeros((24, 32, 3), np.uint8))
+    again_cached = [cached.read(1.0) for _ in range(3)]
+    again_uncached = [uncached.read(1.0) for _ in range(3)]
+    assert [int(f.pixels[0, 0, 0]) for f in again_cached] == list(LEVELS)
+    assert [int(f.pixels[0, 0, 0]) for f in again_uncached] == [0, 0, 0]
+    assert [f.metadata["source"] for f in again_cached] == [f.metadata["source"] for f in first[:3]]
+    assert all(not f.pixels.flags.writeable for f in first[:3] + again_cached)
+    with pytest.raises(ValueError):
+        again_cached[0].pixels[0, 0, 0] = 1  # a kept frame cannot be drawn on by a later stage
+    cached.start()  # a restart reads the folder afresh
+    assert int(cached.read(1.0).pixels[0, 0, 0]) == 0
+
+
 def test_without_loop_it_stops_at_the_end(folder: Path) -> None:
     source = ReplaySource(folder, fps=None, loop=False)
     source.start()
