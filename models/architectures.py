@@ -36,6 +36,13 @@ ARCHITECTURES: tuple[ArchitectureEntry, ...] = (
         "gaikan.models.train_patchcore:fit_patchcore",
     ),
     ArchitectureEntry(
+        "synthseg",
+        "Segmentation head on frozen EfficientNet-Lite features trained to find synthetic defects painted on good "
+        "images, plus PatchCore's nearest-neighbour map (both standardised on held-back good images)",
+        "gaikan.models.train_synthseg:SynthSegOptions",
+        "gaikan.models.train_synthseg:fit_synthseg",
+    ),
+    ArchitectureEntry(
         "simplenet",
         "SimpleNet: EfficientNet-Lite features, learned adaptor, discriminator against feature noise; no search",
         "gaikan.models.train_simplenet:SimpleNetOptions",

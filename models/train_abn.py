@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from gaikan.models.nets.abn import AttentionBranchNet
-from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
+from gaikan.models.nets.backbone import BACKBONES, LiteFeatures, check_input_size
 from gaikan.models.train_context import TrainContext, batches, to_tensor
 
 
@@ -50,9 +50,7 @@ class AbnOptions(BaseModel):
 
 def fit_abn(context: TrainContext) -> AttentionBranchNet:
     options: AbnOptions = context.options  # type: ignore[assignment]
-    for side in (context.height, context.width):
-        if side % SIZE_MULTIPLE:
-            raise ValueError(f"abn needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+    check_input_size("abn", context.height, context.width)
     if len(context.defects) == 0:
         raise ValueError("abn needs defective training images besides the good ones")
     model = AttentionBranchNet(LiteFeatures(options.backbone), context.height, context.width, context.channels, options.hidden)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from pydantic import ConfigDict, Field
 
-from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
+from gaikan.models.nets.backbone import BACKBONES, LiteFeatures, check_input_size
 from gaikan.models.nets.patchcore import PatchCore
 from gaikan.models.train_context import Deadline, MapScoreOptions, TrainContext, batches, to_tensor
 
@@ -35,9 +35,7 @@ class PatchCoreOptions(MapScoreOptions):
 
 def fit_patchcore(context: TrainContext) -> PatchCore:
     options: PatchCoreOptions = context.options  # type: ignore[assignment]
-    for side in (context.height, context.width):
-        if side % SIZE_MULTIPLE:
-            raise ValueError(f"patchcore needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+    check_input_size("patchcore", context.height, context.width)
     model = PatchCore(
         LiteFeatures(options.backbone), context.height, context.width, context.channels, options.score_rule
     ).to(context.device).eval()
@@ -68,16 +66,26 @@ def extract_patches(
     with context.progress(len(images), "features") as bar:
         for batch in batches(images, batch_size):
             feats = embed(to_tensor(batch, context.device))
-            n, d, h, w = feats.shape
             if per_image is None:
-                per_image = min(h * w, -(-max_patches // len(images)))
-            rows = feats.permute(0, 2, 3, 1).reshape(n, h * w, d)
-            if per_image < h * w:
-                keep = torch.stack([torch.randperm(h * w, generator=generator)[:per_image] for _ in range(n)])
-                rows = torch.gather(rows, 1, keep.to(rows.device)[:, :, None].expand(-1, -1, d))
-            chunks.append(rows.reshape(-1, d))
+                per_image = patches_per_image(feats, len(images), max_patches)
+            chunks.append(sample_rows(feats, per_image, generator))
             bar.update(len(batch))
     return torch.cat(chunks)
+
+
+def patches_per_image(feats: torch.Tensor, images: int, max_patches: int) -> int:
+    """How many of each image's h x w patches to keep so that `images` images give at most about `max_patches`."""
+    return min(feats.shape[2] * feats.shape[3], -(-max_patches // images))
+
+
+def sample_rows(feats: torch.Tensor, per_image: int, generator: torch.Generator) -> torch.Tensor:
+    """(N * per_image, D) rows of (N, D, h, w) feature maps: every patch, or `per_image` random ones of each map."""
+    n, d, h, w = feats.shape
+    rows = feats.permute(0, 2, 3, 1).reshape(n, h * w, d)
+    if per_image < h * w:
+        keep = torch.stack([torch.randperm(h * w, generator=generator)[:per_image] for _ in range(n)])
+        rows = torch.gather(rows, 1, keep.to(rows.device)[:, :, None].expand(-1, -1, d))
+    return rows.reshape(-1, d)
 
 
 @torch.no_grad()

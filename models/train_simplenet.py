@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from pydantic import ConfigDict, Field
 
-from gaikan.models.nets.backbone import BACKBONES, SIZE_MULTIPLE, LiteFeatures
+from gaikan.models.nets.backbone import BACKBONES, LiteFeatures, check_input_size
 from gaikan.models.nets.simplenet import SimpleNet
 from gaikan.models.train_context import BestCheckpoint, MapScoreOptions, TrainContext
 from gaikan.models.train_patchcore import extract_patches
@@ -37,9 +37,7 @@ class SimpleNetOptions(MapScoreOptions):
 
 def fit_simplenet(context: TrainContext) -> SimpleNet:
     options: SimpleNetOptions = context.options  # type: ignore[assignment]
-    for side in (context.height, context.width):
-        if side % SIZE_MULTIPLE:
-            raise ValueError(f"simplenet needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+    check_input_size("simplenet", context.height, context.width)
     features = LiteFeatures(options.backbone)
     model = SimpleNet(
         features, context.height, context.width, context.channels, options.hidden, options.score_rule

@@ -39,6 +39,13 @@ BACKBONES: dict[str, Backbone] = {
 }
 
 
+def check_input_size(arch: str, height: int, width: int) -> None:
+    """ValueError unless both sides suit the backbone's padding (multiples of SIZE_MULTIPLE)."""
+    for side in (height, width):
+        if side % SIZE_MULTIPLE:
+            raise ValueError(f"{arch} needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+
+
 def load_efficientnet_lite(name: str = "lite0") -> nn.Module:
     """The full ImageNet-pretrained EfficientNet-Lite `name` (lite0 | lite1 | lite2), every weight
     loaded strictly, eval mode."""
