@@ -130,7 +130,8 @@ def test_the_installed_service_serves_decisions_and_never_imports_torch(
 
             decision = wait_for(scored_decision, timeout=180, interval=0.5)
             assert decision["model_version"] == "t1" and decision["decision"] in ("pass", "review", "reject")
-            assert 'gaikan_decisions_total{decision="' in client.get("/metrics").text
+            # /metrics follows the line's 5 Hz snapshot, a moment behind the decision stream
+            wait_for(lambda: 'gaikan_decisions_total{decision="' in client.get("/metrics").text, timeout=30, interval=0.2)
             assert "<html" in client.get("/").text.lower()  # the dashboard files are in the wheel
     finally:
         interrupt(server, 60)
