@@ -127,52 +127,45 @@ class ReplaySource:
         return frame
 
     def _next_pixels(self) -> tuple[np.ndarray, PixelFormat, str]:
-        """The next frame's pixels, pixel format and source name (from the cache when kept)."""
+        """The next frame's pixels, pixel format and source name (a folder's from the cache when kept)."""
         if self._video is not None:
-            image, source_name = self._next_image()
+            image, source_name = self._next_video_frame()
             return (*from_opencv_image(image), source_name)
         if self._index >= len(self._files):
             if not self._loop:
                 self._end()
             self._index = 0
         index = self._index
-        name = self._files[index].relative_to(self._path).as_posix()
+        self._index += 1
+        path = self._files[index]
         cached = self._decoded.get(index)
-        if cached is not None:
-            self._index += 1
-            return cached[0], cached[1], name
-        image, _ = self._next_image()
-        pixels, pixel_format = from_opencv_image(image)
-        if pixels.nbytes + self._cached_bytes <= self._cache_bytes:
-            pixels = np.ascontiguousarray(pixels)
-            pixels.flags.writeable = False  # shared by every loop's frame: nobody may draw on it
-            self._decoded[index] = (pixels, pixel_format)
-            self._cached_bytes += pixels.nbytes
-        return pixels, pixel_format, name
+        if cached is None:
+            cached = self._decode(path)
+            if cached[0].nbytes + self._cached_bytes <= self._cache_bytes:
+                pixels = np.ascontiguousarray(cached[0])
+                pixels.flags.writeable = False  # shared by every loop's frame: nobody may draw on it
+                cached = self._decoded[index] = (pixels, cached[1])
+                self._cached_bytes += pixels.nbytes
+        return (*cached, path.relative_to(self._path).as_posix())
 
-    def _next_image(self) -> tuple[np.ndarray, str]:
-        if self._video is not None:
-            ok, image = self._video.read()
-            if not ok:
-                if not self._loop:
-                    self._end()
-                self._video.release()
-                self._video = self._open_video()
-                ok, image = self._video.read()
-                if not ok:
-                    raise ValueError(f"video {self._path} has no readable frames")
-            return image, f"{self._path.name}#{int(self._video.get(cv2.CAP_PROP_POS_FRAMES)) - 1}"
-        if self._index >= len(self._files):
+    def _next_video_frame(self) -> tuple[np.ndarray, str]:
+        ok, image = self._video.read()
+        if not ok:
             if not self._loop:
                 self._end()
-            self._index = 0
-        path = self._files[self._index]
-        self._index += 1
+            self._video.release()
+            self._video = self._open_video()
+            ok, image = self._video.read()
+            if not ok:
+                raise ValueError(f"video {self._path} has no readable frames")
+        return image, f"{self._path.name}#{int(self._video.get(cv2.CAP_PROP_POS_FRAMES)) - 1}"
+
+    def _decode(self, path: Path) -> tuple[np.ndarray, PixelFormat]:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:  # one bad file is one lost frame, not the end of the replay
             self._stats.lost += 1
             raise FramesLost(1, f"cannot read image {path}")
-        return image, path.relative_to(self._path).as_posix()
+        return from_opencv_image(image)
 
     def _end(self) -> None:
         self._state = CameraState.ENDED
