@@ -26,7 +26,7 @@ from torch import nn
 
 from gaikan.models.nets.autoencoder import layer_vjp
 from gaikan.models.nets.efficientgan import Generator, _down
-from gaikan.models.nets.layers import ImageInput, MapHead, pooling
+from gaikan.models.nets.layers import ImageInput, MapHead, check_sides, pooling
 
 MAP_SIGMA = 4.0
 ADAM_BETAS = (0.9, 0.999)
@@ -51,8 +51,7 @@ class AnoGan(nn.Module):
 
     def __init__(self, channels: int, height: int, width: int, base: int = 32, latent: int = 64) -> None:
         super().__init__()
-        if height % 16 or width % 16:
-            raise ValueError(f"anogan needs sides that are multiples of 16 where it works, got {height}x{width}")
+        check_sides("anogan", height, width, 16, "at its working resolution")
         self.generator = Generator(channels, height, width, base, latent)
         self.discriminator = DcganDiscriminator(channels, height, width, base)
         self.latent = latent

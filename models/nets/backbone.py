@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gaikan.models.nets.layers import check_sides
+
 LITE_MEAN = [127.0, 127.0, 127.0]
 LITE_STD = [128.0, 128.0, 128.0]
 SIZE_MULTIPLE = 16
@@ -41,9 +43,7 @@ BACKBONES: dict[str, Backbone] = {
 
 def check_input_size(arch: str, height: int, width: int) -> None:
     """ValueError unless both sides suit the backbone's padding (multiples of SIZE_MULTIPLE)."""
-    for side in (height, width):
-        if side % SIZE_MULTIPLE:
-            raise ValueError(f"{arch} needs an image size that is a multiple of {SIZE_MULTIPLE}, got {side}")
+    check_sides(arch, height, width, SIZE_MULTIPLE)
 
 
 def load_efficientnet_lite(name: str = "lite0") -> nn.Module:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gaikan.models.nets.layers import ImageInput, MapHead, pooling
+from gaikan.models.nets.layers import ImageInput, MapHead, check_sides, pooling
 
 SLOPE = 0.2
 MAP_SIGMA = 4.0
@@ -83,8 +83,7 @@ class EfficientGan(nn.Module):
 
     def __init__(self, channels: int, height: int, width: int, base: int = 32, latent: int = 64) -> None:
         super().__init__()
-        if height % 16 or width % 16:
-            raise ValueError(f"efficientgan needs sides that are multiples of 16 where it works, got {height}x{width}")
+        check_sides("efficientgan", height, width, 16, "at its working resolution")
         self.encoder = Encoder(channels, height, width, base, latent)
         self.generator = Generator(channels, height, width, base, latent)
         self.discriminator = Discriminator(channels, height, width, base, latent)

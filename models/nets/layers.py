@@ -17,6 +17,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def check_sides(arch: str, height: int, width: int, multiple: int, where: str = "") -> None:
+    """ValueError unless both sides are multiples of `multiple` (`where`: e.g. "at its working
+    resolution", for models that work below the input size)."""
+    for side in (height, width):
+        if side % multiple:
+            raise ValueError(f"{arch} needs an image size that is a multiple of {multiple}{where and ' ' + where}, got {side}")
+
+
 def pooling(downsample: int) -> nn.Module:
     """Average pooling by `downsample`, for a network that works below input resolution (1: none)."""
     return nn.AvgPool2d(downsample) if downsample > 1 else nn.Identity()
