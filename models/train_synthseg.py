@@ -7,10 +7,12 @@
 2. With `patchcore_weight` > 0, PatchCore's bank is chosen from the good training features (an
    even per-image sample of at most `max_patches`, greedy k-center coreset of `bank_size` rows, as
    `train_patchcore`).
-3. The head trains `steps` optimiser steps on random batches of those maps: focal (gamma 2) x 10 +
-   Dice loss, AdamW, cosine learning rate. A run stopped by the time budget keeps the head as it is.
-4. Both maps of the held-back good images give the means and standard deviations that put the two
-   maps in the same units inside the graph (the held-back images never enter a gradient or the bank).
+3. Each of the `heads` heads (its own initialisation and batches) trains `steps` optimiser steps on
+   random batches of those maps: focal (gamma 2) x 10 + Dice loss, AdamW, cosine learning rate. A
+   run stopped by the time budget keeps the heads as they are (later heads untrained are dropped).
+4. The maps of the held-back good images give the means and standard deviations that put every
+   head's map, their mean and the bank's map in the same units inside the graph (the held-back
+   images never enter a gradient or the bank).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class SynthSegOptions(MapScoreOptions):
     )
     copies: int = Field(3, ge=1, le=32, description="painted copies of each training image")
     hidden: int = Field(32, ge=2, le=1024, description="channels of the head's first convolution")
-    steps: int = Field(1200, ge=1, description="optimiser steps (`--epochs N`: N passes over the good and painted maps)")
+    heads: int = Field(3, ge=1, le=16, description="heads trained from different seeds, their standardised maps averaged")
+    steps: int = Field(1200, ge=1, description="optimiser steps per head (`--epochs N`: N passes over the good and painted maps)")
     batch_size: int = Field(8, ge=2, le=256, description="feature maps per step")
     learning_rate: float = Field(1e-3, gt=0, le=1)
     bank_size: int = Field(4096, ge=16, le=65536, description="most memory-bank rows (with patchcore_weight > 0)")
@@ -53,7 +56,7 @@ def fit_synthseg(context: TrainContext) -> SynthSeg:
     check_input_size("synthseg", context.height, context.width)
     model = SynthSeg(
         LiteFeatures(options.backbone), context.height, context.width, context.channels,
-        options.hidden, options.patchcore_weight, options.score_rule,
+        options.hidden, options.patchcore_weight, options.score_rule, options.heads,
     ).to(context.device).eval()  # fmt: skip
     generator = torch.Generator().manual_seed(context.seed)
     good = _features(model, context.train, context, "features (good)")
@@ -117,40 +120,45 @@ def _train_head(
 ) -> None:
     # `--epochs N`: N passes over the good and painted maps.
     steps = context.epochs * -(-len(feats) // options.batch_size) if context.epochs else options.steps
-    optimiser = torch.optim.AdamW(model.seg.parameters(), lr=options.learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    model.seg.train()
-    done = 0
-    with context.progress(steps, "synthseg steps") as bar:
-        for done in range(1, steps + 1):
-            index = torch.randint(len(feats), (options.batch_size,), generator=generator)
-            batch = feats[index].to(context.device).float()
-            loss = segmentation_loss(model.seg(batch), targets[index].to(context.device))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            bar.update(1)
-            if done % 50 == 0 or done == steps:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+    heads = model.seg.heads
+    trained, done, loss = 0, 0, torch.zeros(())
+    with context.progress(steps * len(heads), f"synthseg steps ({len(heads)} heads)") as bar:
+        for head in heads:
+            optimiser = torch.optim.AdamW(head.parameters(), lr=options.learning_rate, weight_decay=1e-4)
+            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+            head.train()
+            for done in range(1, steps + 1):
+                index = torch.randint(len(feats), (options.batch_size,), generator=generator)
+                batch = feats[index].to(context.device).float()
+                loss = segmentation_loss(head(batch), targets[index].to(context.device))
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                bar.update(1)
+                if done % 50 == 0 or done == steps:
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
+                if context.deadline.expired:
+                    break
+            head.eval()
+            trained += 1
             if context.deadline.expired:
-                context.notes["stopped_early"] = f"time budget reached at step {done} of {steps}"
+                context.notes["stopped_early"] = f"time budget reached at step {done} of {steps} of head {trained}"
                 break
-    model.seg.eval()
-    context.notes.update(steps=done, final_loss=round(float(loss.item()), 6), maps=int(len(feats)))
+    del heads[trained:]  # a head never trained would only add noise
+    model.seg.stats = model.seg.stats[:trained]
+    context.notes.update(heads=trained, steps=done, final_loss=round(float(loss.item()), 6), maps=int(len(feats)))
 
 
 @torch.no_grad()
 def _standardise_maps(model: SynthSeg, held: torch.Tensor, context: TrainContext) -> None:
-    """Set the graph's map statistics from the held-back good images' head and bank maps."""
-    head, bank = [], []
-    for start in range(0, len(held), 8):
-        batch = held[start : start + 8].to(context.device).float()
-        head.append(model.seg(batch).cpu())
-        if model.uses_bank:
-            bank.append(model.memory(batch).cpu())
-    head_maps = torch.cat(head)
-    bank_maps = torch.cat(bank) if bank else torch.zeros(2)
+    """Set the graph's map statistics from the held-back good images' head and bank maps: each
+    head's own, then their mean's, then the bank's."""
+    held_batches = [held[start : start + 8].to(context.device).float() for start in range(0, len(held), 8)]
+    per_head = [torch.cat([head(batch).cpu() for batch in held_batches]) for head in model.seg.heads]
+    model.seg.set_stats([float(m.mean()) for m in per_head], [float(m.std()) for m in per_head])
+    head_maps = torch.cat([model.seg(batch).cpu() for batch in held_batches])
+    bank_maps = torch.cat([model.memory(batch).cpu() for batch in held_batches]) if model.uses_bank else torch.zeros(2)
     stats = (float(head_maps.mean()), float(head_maps.std()), float(bank_maps.mean()), float(bank_maps.std()))
     model.set_map_stats(*stats)
     context.notes["map_stats"] = [round(v, 6) for v in stats]

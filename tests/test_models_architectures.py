@@ -19,7 +19,7 @@ from tests.model_training import prepared_test_images, train_tiny
 TINY = {
     "patchcore": {"bank_size": 256},
     "simplenet": {"hidden": 16, "batch_size": 64, "check_every": 50},
-    "synthseg": {"hidden": 8, "bank_size": 64},
+    "synthseg": {"hidden": 8, "bank_size": 64, "heads": 2},
     "ae": {"base_channels": 8, "latent_dims": 16},
     "ae-ssim": {"base_channels": 8, "latent_dims": 16},
     "ae-projected": {"base_channels": 8, "latent_dims": 16, "projection_steps": 2},

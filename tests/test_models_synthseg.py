@@ -74,6 +74,19 @@ def test_graph_adds_the_standardised_bank_map_to_the_standardised_head_map(featu
     assert torch.allclose(model.raw_map(feats), expected, atol=1e-5)
 
 
+@torch.no_grad()
+def test_heads_are_averaged_each_in_its_own_good_image_units(features: LiteFeatures) -> None:
+    torch.manual_seed(0)
+    model = SynthSeg(features, 64, 64, 1, hidden=8, patchcore_weight=0.0, heads=2).eval()
+    model.seg.set_stats(means=[1.0, -2.0], stds=[0.5, 4.0])
+    model.set_map_stats(head_mean=0.1, head_std=2.0, bank_mean=0.0, bank_std=1.0)
+    feats = model.embed(torch.randint(0, 256, (2, 64, 64, 1), dtype=torch.uint8))
+    first, second = (head(feats) for head in model.seg.heads)
+    mean = ((first - 1.0) / 0.5 + (second + 2.0) / 4.0) / 2
+    assert not torch.allclose(first, second)  # two heads, two initialisations
+    assert torch.allclose(model.raw_map(feats), (mean - 0.1) / 2.0, atol=1e-5)
+
+
 def test_patchcore_weight_zero_exports_the_head_alone(features: LiteFeatures) -> None:
     fused = SynthSeg(features, 64, 64, 1, hidden=8, patchcore_weight=1.0).eval()
     fused.memory.set(torch.randn(32, features.channels))
