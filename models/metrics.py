@@ -173,13 +173,14 @@ def score_stats(scores: np.ndarray) -> ScoreStats:
     values = np.asarray(scores, np.float64).ravel()
     if values.size == 0:
         raise ValueError("no scores to summarise")
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    p50, p85, p95, p99 = np.percentile(values, [50, 85, 95, 99])
     return ScoreStats(
         count=int(values.size),
         mean=float(values.mean()),
         std=float(values.std()),
         min=float(values.min()),
         p50=float(p50),
+        p85=float(p85),
         p95=float(p95),
         p99=float(p99),
         max=float(values.max()),

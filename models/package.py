@@ -82,6 +82,7 @@ class ScoreStats(BaseModel):
     std: float
     min: float
     p50: float
+    p85: float | None = Field(None, description="absent in packages written before the review level moved to it")
     p95: float
     p99: float
     max: float

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from gaikan.models.dataset import EXPORT_INDEX, DatasetError, Sample, supervised_images
 from gaikan.models.metrics import score_stats
+from gaikan.models.calibrate import just_above
 from gaikan.models.train import defect_holdout_split, initial_thresholds, supervised_thresholds
 from gaikan.models.train_abn import AbnOptions, augment, balanced_batches
 from gaikan.service.cli import app
@@ -84,7 +85,8 @@ def test_shipped_thresholds_flag_every_held_back_defect_and_reject_no_held_back_
     assert all(thresholds.classify(s) != "pass" for s in defects)
     assert all(thresholds.classify(s) != "reject" for s in goods)
     safe = initial_thresholds(stats)
-    assert thresholds.review < safe.review and thresholds.reject == safe.reject, "more review than the safe defaults, never less"
+    assert thresholds.review < safe.review and thresholds.reject == safe.reject, "a defect in the good range: more review"
     clean = supervised_thresholds(stats, goods, np.array([0.9, 0.95]))
-    assert clean.review == safe.review, "well separated: review stays just above the typical good range"
+    assert clean.review == just_above(stats.p95), "well separated: review stays just above the typical good range"
+    assert clean.review > safe.review, "defects known: less review than the good-only default"
     assert clean.reject == pytest.approx(0.9), "rejected outright only when scoring like a confirmed defect"

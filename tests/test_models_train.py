@@ -38,12 +38,18 @@ def test_colour_is_grey_only_when_every_image_is_grey() -> None:
 
 
 def test_safe_defaults_review_above_the_good_range_and_reject_clearly_beyond_it() -> None:
-    held_back = np.array([10.0, 11.0, 12.0, 14.0])  # p50 11.5, p95 13.7 (linear interpolation)
+    held_back = np.array([10.0, 11.0, 12.0, 14.0])  # p50 11.5, p85 13.1 (linear interpolation)
     thresholds = initial_thresholds(score_stats(held_back))
-    assert thresholds.review == just_above(13.7) and thresholds.classify(13.7) == "pass"
+    assert thresholds.review == just_above(13.1) and thresholds.classify(13.1) == "pass"
     assert thresholds.reject == pytest.approx(14.0 + 2.0 * (14.0 - 11.5))
-    outcomes = [thresholds.classify(s) for s in (*held_back, 13.71, 18.9, 19.0, 25.0)]
+    outcomes = [thresholds.classify(s) for s in (*held_back, 13.11, 18.9, 19.0, 25.0)]
     assert outcomes == ["pass"] * 3 + ["review"] * 3 + ["reject", "reject"]  # no good part rejected
+
+
+def test_safe_defaults_need_the_p85_of_the_held_back_scores() -> None:
+    old = score_stats(np.array([1.0, 2.0])).model_copy(update={"p85": None})  # a package from before the rule
+    with pytest.raises(ValueError, match="p85"):
+        initial_thresholds(old)
 
 
 def test_safe_defaults_on_scores_that_are_all_alike_small_or_negative() -> None:
@@ -52,7 +58,7 @@ def test_safe_defaults_on_scores_that_are_all_alike_small_or_negative() -> None:
     zeros = initial_thresholds(score_stats(np.array([0.0, 0.0])))
     assert zeros.classify(0.0) == "pass" and 0 < zeros.review < zeros.reject
     negative = initial_thresholds(score_stats(np.array([-8.0, -6.0, -5.0])))
-    assert [negative.classify(s) for s in (-5.2, -5.0, -3.0)] == ["pass", "review", "reject"]  # p95 -5.1, reject -3
+    assert [negative.classify(s) for s in (-5.5, -5.0, -3.0)] == ["pass", "review", "reject"]  # p85 -5.3, reject -3
     huge = initial_thresholds(score_stats(np.array([3e38, 3e38])))  # no room above in float32
     assert huge.review < huge.reject
 
@@ -66,7 +72,7 @@ def test_manifest_records_what_was_trained_and_how(synthetic_dataset: Path, tmp_
     settings = manifest.training.settings
     assert settings["seed"] == 3 and settings["holdout_images"] == 2 and settings["train_images"] == 10
     assert manifest.score_stats.count == 2
-    assert manifest.thresholds.reject > manifest.score_stats.max and manifest.thresholds.review > manifest.score_stats.p95
+    assert manifest.thresholds.reject > manifest.score_stats.max and manifest.thresholds.review > manifest.score_stats.p85
     assert manifest.calibrated is False and "review" in settings["threshold_rule"]
     assert manifest.training.seconds > 0
     assert np.allclose(np.sort(result.holdout_scores), [manifest.score_stats.min, manifest.score_stats.max])
