@@ -28,7 +28,7 @@ DEPLOY = ROOT / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "gaikan.json"
 METRIC_NAME = re.compile(r"\bgaikan_[a-z_]+\b")
-ALERTS = {"GaikanDown", "GaikanNoDecisions", "GaikanFailSafe", "GaikanTimeoutRate", "GaikanDiskNearlyFull", "GaikanPlcNotAcknowledging"}
+ALERTS = {"GaikanDown", "GaikanNoDecisions", "GaikanFailSafe", "GaikanTimeoutRate", "GaikanDiskNearlyFull", "GaikanPlcNotAcknowledging", "GaikanShadowRestarting"}
 
 
 def _yaml(path: Path) -> Any:
