@@ -59,7 +59,8 @@ def test_a_lost_frame_is_rejected_without_faulting_the_line(tmp_path: Path, temp
         data_dir=tmp_path / "data", camera=ReplayConfig(path=line_dir, fps=None, loop=False), initial_model=template_model_file
     )
     with LiveServer(settings) as server, server.client() as client:
-        wait_for(lambda: client.get("/api/v1/status").json()["last_seq"] >= 5)
+        # The camera's counters follow the line's 5 Hz snapshot, a moment behind the decisions.
+        wait_for(lambda: (status := client.get("/api/v1/status").json())["last_seq"] >= 5 and status["camera"]["lost"] >= 1)
         decisions = client.get("/api/v1/reject", params={"after": 0}).json()["items"]
         camera = client.get("/api/v1/status").json()["camera"]
         trigger = client.post("/api/v1/camera/trigger")
