@@ -1,8 +1,11 @@
 """synthseg: the synthetic-defect painter paints what its mask says, and the graph fuses the head's
-map with PatchCore's as documented (its training, export and parity run in the tiny-training table
-of test_models_architectures.py)."""
+map with PatchCore's as documented, several heads are averaged, and a time budget keeps what was
+trained (its training, export and parity run in the tiny-training table of
+test_models_architectures.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +16,10 @@ import torch
 from gaikan.models.export import export_onnx
 from gaikan.models.nets.backbone import LiteFeatures
 from gaikan.models.nets.synthseg import SynthSeg
+from gaikan.models.package import read_package
+from gaikan.models.runtime import OnnxModel
 from gaikan.models.synthetic_defects import crack_mask, paint_defect, painted_batches
+from tests.model_training import prepared_test_images, train_tiny
 
 
 def _good_images(count: int, height: int = 48, width: int = 80) -> np.ndarray:
@@ -93,3 +99,16 @@ def test_patchcore_weight_zero_exports_the_head_alone(features: LiteFeatures) ->
     alone = SynthSeg(features, 64, 64, 1, hidden=8, patchcore_weight=0.0).eval()
     ops = [{node.op_type for node in onnx.load_from_string(export_onnx(m, 64, 64, 1)).graph.node} for m in (fused, alone)]
     assert "ReduceMin" in ops[0] and "ReduceMin" not in ops[1]  # no nearest-neighbour search
+
+
+def test_time_budget_keeps_the_heads_trained_so_far_in_a_valid_package(synthetic_dataset: Path, tmp_path: Path) -> None:
+    result = train_tiny(
+        synthetic_dataset, tmp_path / "stopped.zip", "synthseg", max_minutes=1e-6,
+        options={"heads": 3, "hidden": 8, "bank_size": 32, "steps": 5},
+    )  # fmt: skip
+    fit = result.manifest.training.settings["fit"]
+    assert "stopped_early" in fit and fit["heads"] == 1
+    assert len(result.module.seg) == 1 and result.module.seg.stats.shape == (1, 2)
+    package = read_package(result.path)
+    scores = OnnxModel(package).run(prepared_test_images(synthetic_dataset, OnnxModel(package))[0]).scores
+    assert np.isfinite(scores).all()
