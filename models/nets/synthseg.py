@@ -5,17 +5,16 @@ PatchCore's nearest-neighbour map fused in, all in one graph.
     image uint8 NHWC -> (x - 127) / 128 -> EfficientNet-Lite features (N, D, h, w)
       -> K heads, each: 3x3 conv D->hidden, BN, ReLU, 3x3 conv ->hidden/2, BN, ReLU, 1x1
          -> defect logit (N, 1, h, w), standardised by its own held-back statistics
-      -> head map = mean of the K standardised logits, standardised again (K = 1: the one head's)
+      -> head map = mean of the K standardised logits (K = 1: the one head's)
       -> [patchcore_weight > 0] nearest distance to a bank of good features (N, 1, h, w)
       -> raw map = (head map - mean_h) / std_h + patchcore_weight * (distance - mean_p) / std_p
          (means and stds of the held-back good images' maps: both maps in "good-image spreads")
-
-Several heads trained from different seeds on the same painted maps make one steadier map: a
-single head's ranking moved with its seed (kolektorsdd: review at zero escapes 13-29 % over four
-seeds of head + bank), the mean of three did not (13 %).
       -> MapHead: Gaussian (sigma 4 input pixels), bilinear to input size, image score (max | topk_mean)
 
-With `patchcore_weight` 0 the bank is empty and its MatMul is not in the graph.
+With `patchcore_weight` 0 the bank is empty and its MatMul is not in the graph. Several heads
+trained from different seeds on the same painted maps make one steadier map: a single head's
+ranking moved with its seed (kolektorsdd: review at zero escapes 13-29 % over four seeds of head +
+bank), the mean of three did not (13 %).
 """
 
 from __future__ import annotations
