@@ -70,7 +70,7 @@ def fit_synthseg(context: TrainContext) -> SynthSeg:
     feats = torch.cat([good, painted])
     targets = torch.cat([torch.zeros(len(good), 1, *cover.shape[-2:]), cover])
     del good, painted
-    _train_head(model, feats, targets, options, context, generator)
+    _train_heads(model, feats, targets, options, context, generator)
     del feats, targets
     _standardise_maps(model, _features(model, context.holdout, context, "features (held back)"), context)
     return model.cpu().eval()
@@ -110,7 +110,7 @@ def segmentation_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     return focal * FOCAL_WEIGHT + dice
 
 
-def _train_head(
+def _train_heads(
     model: SynthSeg,
     feats: torch.Tensor,
     targets: torch.Tensor,
@@ -145,8 +145,7 @@ def _train_head(
             if context.deadline.expired:
                 context.notes["stopped_early"] = f"time budget reached at step {done} of {steps} of head {trained}"
                 break
-    del heads[trained:]  # a head never trained would only add noise
-    model.seg.stats = model.seg.stats[:trained]
+    model.seg.keep_first(trained)
     context.notes.update(heads=trained, steps=done, final_loss=round(float(loss.item()), 6), maps=int(len(feats)))
 
 

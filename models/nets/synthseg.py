@@ -59,6 +59,13 @@ class HeadEnsemble(nn.Module):
     def __len__(self) -> int:
         return len(self.heads)
 
+    def keep_first(self, count: int) -> None:
+        """Drop every head after the first `count` (a run stopped early: untrained heads add only noise)."""
+        if not 1 <= count <= len(self.heads):
+            raise ValueError(f"can keep 1 to {len(self.heads)} heads, not {count}")
+        del self.heads[count:]
+        self.stats = self.stats[:count]
+
     def set_stats(self, means: list[float], stds: list[float]) -> None:
         if len(means) != len(self.heads) or len(stds) != len(self.heads):
             raise ValueError(f"need {len(self.heads)} means and stds")
